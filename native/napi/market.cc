@@ -1,0 +1,6 @@
+// Placeholder until this area's bindings land: registers nothing.
+#include "napi/exports.h"
+
+namespace cmm::napi {
+void InitMarket(Napi::Env env, Napi::Object exports) {}
+}  // namespace cmm::napi
