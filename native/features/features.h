@@ -1,0 +1,111 @@
+// Incremental per-instrument feature kernels: updated once per event from the book's two Ladders,
+// written into caller-owned rows. No Node dependency (linked into native benchmarks and fuzzers).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "book/ladder.h"
+#include "core/event.h"
+
+namespace cmm {
+
+/**
+ * Feature vector layout (one double each; prices in ticks, quantities in lots, times in seconds).
+ * Let b, a = best bid / ask price, qb, qa = their quantities, B_k, A_k = summed qty of the best k
+ * levels of each side, t = the event time (ts_exchange, or ts_local when ts_exchange is 0).
+ *   kMid            (b + a) / 2                                 NaN when either side is empty
+ *   kMicroprice     (b*qa + a*qb) / (qb + qa)                   NaN when either side is empty
+ *   kSpread         a - b (ticks; <= 0 only on a crossed book)  NaN when either side is empty
+ *   kImbalance1/5/10  (B_k - A_k) / (B_k + A_k), k = 1, 5, 10   NaN when both sides are empty
+ *                   (fewer levels than k: the levels present are summed)
+ *   kOfi            order-flow imbalance of Cont, Kukanov & Stoikov (2014): at each book-consistent
+ *                   event n (EndOfMessage, outside snapshots)
+ *                     e_n = [b_n >= b_{n-1}] qb_n - [b_n <= b_{n-1}] qb_{n-1}
+ *                         - [a_n <= a_{n-1}] qa_n + [a_n >= a_{n-1}] qa_{n-1}
+ *                   (empty bid = price -inf, qty 0; empty ask = +inf, qty 0), accumulated as an
+ *                   exponentially decayed sum: OFI(t) = sum_n e_n * 2^(-(t - t_n) / ofi_half_life_s).
+ *   kTradeFlow      decayed sum of signed traded qty, sign = +1 buy aggressor, -1 sell, 0 unknown:
+ *                   sum_k s_k q_k * 2^(-(t - t_k) / trade_flow_half_life_s).
+ *   kRealisedVol    sqrt(V), V = sum_n (m_n - m_{n-1})^2 * 2^(-(t - t_n) / volatility_half_life_s):
+ *                   squared mid changes in ticks between consecutive book-consistent events
+ *                   (skipped when either mid is NaN), exponentially weighted; 0 before any change.
+ *   kIntensity      I(t) = sum_k (1/tau) e^(-(t - t_k)/tau), tau = intensity_time_constant_s, over
+ *                   book and trade events (Add, Modify, Cancel, DeleteLevel, Trade) outside
+ *                   snapshots: events per second (a constant rate r gives I -> r).
+ *   kTimeSinceTrade (t - t_last_trade) * 1e-9 s; NaN before the first trade.
+ *   kBidPrice, kAskPrice   best prices; NaN when that side is empty.
+ *   kBidQty, kAskQty       best quantities; 0 when that side is empty.
+ * Decays use one exp() per accumulator only when t moves forward; a timestamp going backwards
+ * counts as no time elapsed. SnapshotBegin / Clear drop the OFI and volatility baselines, so the
+ * jump from the old book to the new one is not counted as flow or volatility.
+ */
+enum Feature : int {
+  kMid = 0,
+  kMicroprice,
+  kSpread,
+  kImbalance1,
+  kImbalance5,
+  kImbalance10,
+  kOfi,
+  kTradeFlow,
+  kRealisedVol,
+  kIntensity,
+  kTimeSinceTrade,
+  kBidPrice,
+  kAskPrice,
+  kBidQty,
+  kAskQty,
+  kNumFeatures,
+};
+
+/** Names in Feature order (camelCase, as src/market/market-engine.ts FEATURE_NAMES). */
+extern const char* const kFeatureNames[kNumFeatures];
+
+struct FeatureConfig {
+  double ofi_half_life_s = 1.0;
+  double trade_flow_half_life_s = 1.0;
+  double volatility_half_life_s = 10.0;
+  double intensity_time_constant_s = 1.0;
+  /** True when every parameter is a positive finite number. */
+  bool valid() const;
+};
+
+class FeatureState {
+ public:
+  explicit FeatureState(const FeatureConfig& cfg = FeatureConfig());
+
+  /**
+   * Full update for one event already applied to the book (bids, asks are the book's ladders after
+   * it). book_consistent: the book is whole after this event (EndOfMessage, pruned if crossed).
+   */
+  void update(const Event& e, const Ladder& bids, const Ladder& asks, bool book_consistent);
+
+  /** Only the top-of-book features (mid, microprice, spread, best prices and quantities). */
+  void update_top_of_book(const Ladder& bids, const Ladder& asks);
+
+  /** Latest values, kNumFeatures doubles. */
+  const double* values() const { return v_; }
+  void write(double* out) const;
+
+  /** Forget everything (accumulators, baselines, clocks); values become those of an empty book. */
+  void reset();
+
+ private:
+  void advance_time(int64_t t);
+
+  // Decay rates per second: ln2 / half-life, 1 / tau.
+  double k_ofi_, k_flow_, k_vol_, k_int_, inv_tau_;
+  double v_[kNumFeatures];
+  // Accumulators (kept apart from v_ so a top-of-book update does not touch them).
+  double ofi_ = 0, flow_ = 0, var_ = 0, intensity_ = 0;
+  int64_t last_t_;
+  int64_t last_trade_t_;
+  bool has_time_ = false;
+  bool has_trade_ = false;
+  // Baseline of the previous book-consistent event (OFI, volatility).
+  bool has_prev_ = false;
+  int64_t prev_bid_px_ = 0, prev_bid_qty_ = 0, prev_ask_px_ = 0, prev_ask_qty_ = 0;
+  double prev_mid_ = 0;
+};
+
+}  // namespace cmm
