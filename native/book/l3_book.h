@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "book/flat_map.h"
 #include "book/ladder.h"
 #include "core/event.h"
 #include "core/status.h"
@@ -24,9 +25,15 @@ class L3Book {
    *        level (priority lost). Same price keeps the queue position whatever the qty.
    *   Cancel: reduces the order by qty; removed when nothing is left (qty >= remaining deletes).
    *   Trade with kFlagExecResting (and not kFlagHidden): executes order_id by qty, like Cancel.
+   *   DeleteLevel: removes the whole level at (side, price), orders and untracked qty.
    *   SnapshotBegin / Clear: empty the book. Other kinds: no change.
+   * order_id 0 is reserved for a level's UNTRACKED liquidity (quantity known from an L2 snapshot but
+   * not attributable to orders, e.g. the book before an L3 feed's first message): Modify sets it
+   * (absolute), Add raises it, Cancel lowers it. It queues ahead of every known order at the level.
    * An order id the book never saw (Modify/Cancel/execution) is counted in unknown_orders() and
-   * skipped: returns kUnknownOrder. A malformed Add (no side, qty <= 0) returns kInvalidArg.
+   * returns kUnknownOrder; a Cancel or execution of one lowers the untracked qty at its price if
+   * there is any (the order must have been part of it), otherwise the book is unchanged.
+   * A malformed event (no side, negative qty, Add qty <= 0) returns kInvalidArg and changes nothing.
    */
   Status apply(const Event& e);
 
@@ -47,6 +54,17 @@ class L3Book {
    * -1 when the order is not in the book. Walks the queue ahead of the order: O(orders ahead).
    */
   int64_t qty_ahead_of_order(uint64_t order_id) const;
+
+  /** Quantity at exactly (side, price): known orders plus untracked liquidity. */
+  int64_t level_qty(Side s, int64_t price) const { return side(s).qty_at(price); }
+  /** Untracked (anonymous) quantity at (side, price). */
+  int64_t untracked_qty(Side s, int64_t price) const;
+  /**
+   * Forces the level's total quantity to qty (reconciling with an external L2 view): the untracked
+   * part absorbs the difference; if qty is below the known orders' total, known orders are removed
+   * oldest first (the last one reduced). Returns how many orders were removed or reduced.
+   */
+  size_t set_level_total(Side s, int64_t price, int64_t qty);
 
   /** Resting order fields; false when unknown. */
   bool find_order(uint64_t order_id, Side* side, int64_t* price, int64_t* qty) const;
@@ -71,44 +89,40 @@ class L3Book {
     uint64_t priority;  // arrival counter: smaller = earlier in its level
     uint32_t prev;      // FIFO neighbours at the same level (kNil at the ends)
     uint32_t next;
+    uint32_t queue;     // index of its level's Queue in queues_
     uint8_t side;
   };
-  struct Queue {        // one price level's FIFO
+  struct Queue {        // one price level's FIFO (pooled; found by price through the level maps)
     uint32_t head;
-    uint32_t tail;
+    uint32_t tail;      // doubles as the free-list link while the queue is unused
+    int64_t untracked;  // anonymous qty, ahead of every order
+    int64_t price;
+    uint8_t side;
   };
-  // Open-addressing table, linear probing, backward-shift deletion (no tombstones).
-  template <class V>
-  struct FlatMap {
-    struct Slot { uint64_t key; V val; bool used; };
-    std::vector<Slot> slots;
-    size_t count = 0;
-    size_t mask = 0;
-    explicit FlatMap(size_t cap_pow2);
-    V* find(uint64_t key);
-    const V* find(uint64_t key) const;
-    V* insert(uint64_t key, const V& val);  // key must be absent
-    void erase(uint64_t key);
-    void clear();
-    void grow();
-    static size_t hash(uint64_t k) { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> 17); }
-  };
-
   Ladder& ladder(uint8_t s) { return s == kSideBid ? bids_ : asks_; }
-  FlatMap<Queue>& queues(uint8_t s) { return s == kSideBid ? bid_queues_ : ask_queues_; }
+  FlatMap<uint32_t>& level_map(uint8_t s) { return s == kSideBid ? bid_levels_ : ask_levels_; }
+  const FlatMap<uint32_t>& level_map(uint8_t s) const { return s == kSideBid ? bid_levels_ : ask_levels_; }
   uint32_t alloc_order();
-  void enqueue(uint32_t idx);                    // append to its level's FIFO, ladder += qty, count += 1
-  void unlink(uint32_t idx);                     // remove from its level's FIFO (ladder untouched)
-  void remove_order(uint32_t idx);               // unlink, ladder -= qty/count, free, unmap
-  void reduce(uint32_t idx, int64_t by);         // cancel/execute by qty
+  uint32_t find_queue(uint8_t s, int64_t price) const;  // kNil when the level has no queue
+  uint32_t queue_for(uint8_t s, int64_t price);         // find or create the level's FIFO
+  void enqueue(uint32_t idx);                       // append to its level's FIFO; ladder += qty, count += 1
+  void unlink(uint32_t idx);                        // take out of its FIFO; ladder and id map untouched
+  void remove_order(uint32_t idx);                  // unlink, ladder -= qty/count, unmap, free
+  void reduce(uint32_t idx, int64_t by);            // cancel/execute by qty (removes at 0)
+  void drop_queue_if_empty(uint32_t qi);
+  Status apply_untracked(const Event& e);           // order_id 0 events
+  void reduce_untracked(uint8_t s, int64_t price, int64_t by);
+  void remove_level(uint8_t s, int64_t price);      // every order and the untracked qty
 
   Ladder bids_{true};
   Ladder asks_{false};
   std::vector<Order> orders_;
   uint32_t free_head_ = kNil;  // free list threaded through Order::next
-  FlatMap<uint32_t> ids_;      // order id -> index in orders_
-  FlatMap<Queue> bid_queues_;  // price -> FIFO
-  FlatMap<Queue> ask_queues_;
+  std::vector<Queue> queues_;
+  uint32_t free_queue_ = kNil;   // free list threaded through Queue::tail
+  FlatMap<uint32_t> ids_;        // order id -> index in orders_
+  FlatMap<uint32_t> bid_levels_; // price -> index in queues_
+  FlatMap<uint32_t> ask_levels_;
   uint64_t next_priority_ = 1;
   size_t live_orders_ = 0;
   uint64_t unknown_orders_ = 0;

@@ -88,25 +88,42 @@ class Ladder {
 
  private:
   // First position whose price is not "worse-sorted" before price. Vector order: worst .. best,
-  // i.e. ascending for bids and descending for asks. Scans from the back (the top of book) for the
-  // first few levels, then binary-searches.
+  // i.e. ascending for bids and descending for asks. Nearly all updates land in the top few levels:
+  // count (without branching) how many of the top kLinear levels are better than price; only when
+  // all of them are, binary-search the rest (branchless too: a branchy search mispredicts).
   std::vector<Level>::iterator find(int64_t price) {
+    return levels_.begin() + (is_bid_ ? find_index<true>(price) : find_index<false>(price));
+  }
+
+  template <bool kBid>
+  size_t find_index(int64_t price) const {
     const size_t n = levels_.size();
-    const size_t kLinear = 8;
-    size_t scanned = 0;
-    size_t i = n;
-    while (i > 0 && scanned < kLinear) {
-      const Level& l = levels_[i - 1];
-      if (!better(l.price, price)) {  // l.price <= price (bids) or >= (asks): stop here
-        return levels_.begin() + (l.price == price ? i - 1 : i);
-      }
-      i--;
-      scanned++;
+    constexpr size_t kLinear = 8;
+    const size_t top = n < kLinear ? n : kLinear;
+    const Level* back = levels_.data() + n;
+    size_t better_count = 0;
+    for (size_t k = 1; k <= top; k++) {
+      const int64_t p = back[-static_cast<ptrdiff_t>(k)].price;
+      better_count += kBid ? (p > price) : (p < price);
     }
-    if (i == 0) return levels_.begin();
-    // levels_[0, i) remain; all of levels_[i..n) are better than price.
-    auto cmp = [this](const Level& l, int64_t p) { return is_bid_ ? l.price < p : l.price > p; };
-    return std::lower_bound(levels_.begin(), levels_.begin() + i, price, cmp);
+    size_t i = n - better_count;  // levels_[i..n) are better than price
+    if (better_count == top && i > 0) i = lower_bound_worse<kBid>(i, price);
+    return (i > 0 && levels_[i - 1].price == price) ? i - 1 : i;
+  }
+
+  // Index of the first of levels_[0, len) that is not worse than price (len when all are).
+  template <bool kBid>
+  size_t lower_bound_worse(size_t len, int64_t price) const {
+    const Level* base = levels_.data();
+    const Level* first = base;
+    while (len > 1) {
+      const size_t half = len / 2;
+      const int64_t p = base[half - 1].price;
+      base += (kBid ? p < price : p > price) ? half : 0;  // compiles to a conditional move
+      len -= half;
+    }
+    const bool worse = kBid ? base->price < price : base->price > price;
+    return static_cast<size_t>(base - first) + (worse ? 1 : 0);
   }
 
   bool is_bid_;

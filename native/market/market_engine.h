@@ -1,0 +1,93 @@
+// Per-instrument books + features + sequence-gap / stale / crossed-book detection, driven by one call
+// per batch of events. No Node dependency; the JS face is native/napi/market.cc -> src/market/market-engine.ts.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "book/l2_book.h"
+#include "book/l3_book.h"
+#include "core/event.h"
+#include "features/features.h"
+
+namespace cmm {
+
+enum class BookType : uint8_t { kL2 = 0, kL3 = 1 };
+
+/** One detected sequence gap. event_index counts every event passed to apply() since construction. */
+struct SequenceGap {
+  uint32_t instrument;
+  uint64_t expected;  // the last seq seen for the instrument
+  uint64_t got;       // the message's prev_seq
+  uint64_t event_index;
+};
+
+struct MarketCounts {
+  uint64_t events = 0;               // engine: every event passed to apply(); instrument: events applied to it
+  uint64_t gaps = 0;                 // sequence gaps detected
+  uint64_t crossed_episodes = 0;     // runs of consecutive consistent events found crossed
+  uint64_t pruned_levels = 0;        // levels removed to uncross
+  uint64_t unknown_orders = 0;       // L3 events naming an order the book never saw (kUnknownOrder)
+  uint64_t invalid_events = 0;       // events the book rejected (kInvalidArg)
+  uint64_t stale_events = 0;         // events applied while the book was stale
+  uint64_t unknown_instruments = 0;  // events whose instrument index is out of range (skipped)
+};
+
+class MarketEngine {
+ public:
+  /** book_types[i] is instrument i's book (kL2 / kL3); the count is fixed for the engine's life. */
+  MarketEngine(const std::vector<BookType>& book_types, const FeatureConfig& cfg = FeatureConfig(),
+               size_t max_gap_records = 1024);
+
+  /**
+   * Applies n events in order. For each: sequence check at the first event of a message (seq
+   * changed): prev_seq != 0, last seq != 0 and prev_seq != last seq -> gap counted, recorded, book
+   * stale until the next SnapshotEnd (Clear also marks it stale); the event goes to the book; at
+   * EndOfMessage a crossed book is counted and its stale side (best level changed least recently)
+   * pruned; then the features update. features_out (n * kNumFeatures doubles, or nullptr) gets each
+   * event's feature row; an unknown instrument's row is all NaN. Returns the events applied (n minus
+   * unknown instruments).
+   */
+  size_t apply(const Event* ev, size_t n, double* features_out);
+
+  size_t instrument_count() const { return instruments_.size(); }
+  BookType book_type(uint32_t i) const { return instruments_[i].type; }
+  /** Latest feature vector of instrument i (kNumFeatures doubles); caller checks i < instrument_count(). */
+  const double* features(uint32_t i) const { return instruments_[i].features.values(); }
+  /** Instrument i's ladder for side s (kSideBid -> bids, otherwise asks). */
+  const Ladder& ladder(uint32_t i, Side s) const;
+  bool is_stale(uint32_t i) const { return instruments_[i].stale; }
+  const MarketCounts& counts() const { return counts_; }
+  const MarketCounts& instrument_counts(uint32_t i) const { return instruments_[i].counts; }
+  /** The first max_gap_records gaps (counts().gaps has them all). */
+  const std::vector<SequenceGap>& gaps() const { return gaps_; }
+
+ private:
+  struct Instrument {
+    BookType type;
+    std::unique_ptr<L2Book> l2;
+    std::unique_ptr<L3Book> l3;
+    FeatureState features;
+    uint64_t last_seq = 0;
+    bool stale = false;
+    bool crossed = false;  // the last consistent check found the book crossed (episode in progress)
+    // Best level per side (index kSideBid / kSideAsk) and the event index when it last changed:
+    // the side that changed least recently is the stale one when the book crosses.
+    int64_t top_px[3] = {0, kNoPrice, kNoPrice};
+    int64_t top_qty[3] = {0, 0, 0};
+    uint64_t top_changed_at[3] = {0, 0, 0};
+    MarketCounts counts;
+    Instrument(BookType t, const FeatureConfig& cfg);
+  };
+
+  template <class Book>
+  void step(Instrument& in, Book& book, const Event& e, uint64_t index, double* row);
+
+  std::vector<Instrument> instruments_;
+  std::vector<SequenceGap> gaps_;
+  size_t max_gap_records_;
+  MarketCounts counts_;
+};
+
+}  // namespace cmm

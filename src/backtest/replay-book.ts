@@ -1,0 +1,270 @@
+// Per-event view of the replayed book that the simulated exchange needs and the native engine does not
+// expose mid-batch: level quantity at any price (L2 and L3) and, on L3 data, each order's arrival stamp
+// (its FIFO priority), so a virtual order's queue position can be tracked exactly. One per instrument,
+// shared by every simulation over the same tape; apply(row) decodes the row and records what changed.
+import { EVENT_SIZE, EventFlag, EventKind, Side } from '../core/event';
+import { BookType } from '../core/instrument';
+
+const DENSE_CAP = 1 << 18; // ticks kept in a flat array per side; prices outside go to a Map
+
+/** Quantity per price for one side: a flat array around the first price seen, a Map beyond it. */
+class LevelQty {
+  private base = NaN;
+  private readonly dense = new Float64Array(DENSE_CAP);
+  private readonly sparse = new Map<number, number>();
+  private lo = DENSE_CAP;
+  private hi = -1;
+
+  get(price: number): number {
+    const i = price - this.base;
+    if (i >= 0 && i < DENSE_CAP) return this.dense[i];
+    return this.sparse.get(price) ?? 0;
+  }
+
+  set(price: number, qty: number): void {
+    if (this.base !== this.base) this.base = price - DENSE_CAP / 2;
+    const i = price - this.base;
+    if (i >= 0 && i < DENSE_CAP) {
+      this.dense[i] = qty;
+      if (i < this.lo) this.lo = i;
+      if (i > this.hi) this.hi = i;
+    } else if (qty > 0) this.sparse.set(price, qty);
+    else this.sparse.delete(price);
+  }
+
+  clear(): void {
+    if (this.hi >= this.lo) this.dense.fill(0, this.lo, this.hi + 1);
+    this.lo = DENSE_CAP;
+    this.hi = -1;
+    this.sparse.clear();
+  }
+}
+
+/**
+ * Decoded current event plus what it changed. After apply(row):
+ *  - kind, side, price, qty, flags: the event's fields (side of a trade = aggressor).
+ *  - nChanges level changes (0..2): chSide/chPrice/chPrev/chNew (an L3 price move gives two).
+ *  - On L3 books, ordFound says the event touched a known order: ordSide/ordPrice (its level before the
+ *    event), ordStamp (its FIFO stamp: smaller = earlier), ordDelta (qty it lost at that level; negative
+ *    when it grew and kept priority), ordExec (the loss was an execution).
+ *  - cleared: the book was emptied (SnapshotBegin / Clear): queue positions are void.
+ */
+export class ReplayBook {
+  readonly bookType: BookType;
+  kind = 0;
+  side = 0;
+  price = 0;
+  qty = 0;
+  flags = 0;
+  nChanges = 0;
+  readonly chSide = new Uint8Array(2);
+  readonly chPrice = new Float64Array(2);
+  readonly chPrev = new Float64Array(2);
+  readonly chNew = new Float64Array(2);
+  ordFound = false;
+  ordSide = 0;
+  ordPrice = 0;
+  ordStamp = 0;
+  ordDelta = 0;
+  ordExec = false;
+  cleared = false;
+  /** Stamp the next order to join the book gets: a virtual order arriving now sits behind every stamp below it. */
+  nextStamp = 1;
+  /** Events naming an L3 order the book never saw (book predates the data): skipped. */
+  unknownOrders = 0;
+
+  private readonly levels: [LevelQty, LevelQty, LevelQty];
+  private u8: Uint8Array = new Uint8Array(0);
+  private i32: Int32Array = new Int32Array(0);
+  private u16: Uint16Array = new Uint16Array(0);
+  // L3 orders: id -> slot; per-slot fields in typed arrays; free slots on a stack.
+  private readonly ids = new Map<number, number>();
+  private oSide = new Uint8Array(1024);
+  private oPrice = new Float64Array(1024);
+  private oQty = new Float64Array(1024);
+  private oStamp = new Float64Array(1024);
+  private free: number[] = [];
+  private used = 0;
+
+  constructor(bookType: BookType) {
+    this.bookType = bookType;
+    this.levels = [new LevelQty(), new LevelQty(), new LevelQty()]; // index by Side (0 unused)
+  }
+
+  /** Points the book at a new batch of 64-byte events (8-byte aligned, as the log reader yields). */
+  setBatch(events: Uint8Array): void {
+    this.u8 = events;
+    this.i32 = new Int32Array(events.buffer, events.byteOffset, events.byteLength >> 2);
+    this.u16 = new Uint16Array(events.buffer, events.byteOffset, events.byteLength >> 1);
+  }
+
+  /** Level quantity (lots) resting at price on side (1 bid, 2 ask); 0 when none. */
+  levelQty(side: number, price: number): number {
+    return this.levels[side].get(price);
+  }
+
+  /** Decodes row `row` of the current batch and applies it. */
+  apply(row: number): void {
+    const w = row * 16;
+    const b = row * EVENT_SIZE;
+    this.kind = this.u8[b + 60];
+    this.side = this.u8[b + 61];
+    this.flags = this.u16[row * 32 + 31];
+    this.price = this.i32[w + 5] * 4294967296 + (this.i32[w + 4] >>> 0);
+    this.qty = this.i32[w + 7] * 4294967296 + (this.i32[w + 6] >>> 0);
+    this.nChanges = 0;
+    this.ordFound = false;
+    this.cleared = false;
+    const kind = this.kind;
+    if (kind === EventKind.Trade) {
+      if (this.bookType === 'L3' && (this.flags & (EventFlag.ExecResting | EventFlag.Hidden)) === EventFlag.ExecResting) {
+        this.reduceOrder(this.orderKey(w), this.qty, true);
+      }
+      return;
+    }
+    if (kind === EventKind.SnapshotBegin || kind === EventKind.Clear) {
+      this.clearAll();
+      return;
+    }
+    if (kind < EventKind.Add || kind > EventKind.DeleteLevel) return; // Bbo, Status, SnapshotEnd, None
+    if (this.bookType === 'L2') this.applyLevel(kind);
+    else this.applyOrder(kind, this.orderKey(w));
+  }
+
+  private orderKey(w: number): number {
+    return (this.i32[w + 9] >>> 0) * 4294967296 + (this.i32[w + 8] >>> 0); // exact below 2^53
+  }
+
+  private change(side: number, price: number, prev: number, next: number): void {
+    const k = this.nChanges++;
+    this.chSide[k] = side;
+    this.chPrice[k] = price;
+    this.chPrev[k] = prev;
+    this.chNew[k] = next;
+    this.levels[side].set(price, next);
+  }
+
+  private applyLevel(kind: number): void {
+    const side = this.side;
+    if ((side !== Side.Bid && side !== Side.Ask) || this.qty < 0) return; // the native book rejects these too
+    const prev = this.levels[side].get(this.price);
+    let next: number;
+    if (kind === EventKind.Modify) next = this.qty;
+    else if (kind === EventKind.DeleteLevel) next = 0;
+    else if (kind === EventKind.Cancel) next = prev - this.qty;
+    else next = prev + this.qty; // Add
+    if (next < 0) next = 0;
+    if (next !== prev) this.change(side, this.price, prev, next);
+  }
+
+  private applyOrder(kind: number, id: number): void {
+    if (kind === EventKind.Add) {
+      if ((this.side !== Side.Bid && this.side !== Side.Ask) || this.qty <= 0) return;
+      const old = this.ids.get(id);
+      if (old !== undefined) this.removeSlot(id, old, false); // replaced: the old one leaves first
+      this.addOrder(id, this.side, this.price, this.qty);
+      return;
+    }
+    if (kind === EventKind.DeleteLevel) return;
+    const slot = this.ids.get(id);
+    if (slot === undefined) {
+      this.unknownOrders++;
+      return;
+    }
+    if (kind === EventKind.Cancel) {
+      this.reduceOrder(id, this.qty, false);
+    } else if (kind === EventKind.Modify) {
+      const side = this.oSide[slot];
+      const oldPrice = this.oPrice[slot];
+      const oldQty = this.oQty[slot];
+      if (this.qty <= 0) this.removeSlot(id, slot, false);
+      else if (this.price !== oldPrice) {
+        this.removeSlot(id, slot, false); // priority lost: re-joins at the back of the new level
+        this.addOrder(id, side, this.price, this.qty);
+      } else {
+        this.noteOrder(slot, oldQty - this.qty, false);
+        const lv = this.levels[side].get(oldPrice);
+        this.change(side, oldPrice, lv, lv - oldQty + this.qty);
+        this.oQty[slot] = this.qty;
+      }
+    } // DeleteLevel names no order: the native L3 book ignores it, and so does this one
+  }
+
+  private noteOrder(slot: number, delta: number, exec: boolean): void {
+    this.ordFound = true;
+    this.ordSide = this.oSide[slot];
+    this.ordPrice = this.oPrice[slot];
+    this.ordStamp = this.oStamp[slot];
+    this.ordDelta = delta;
+    this.ordExec = exec;
+  }
+
+  private reduceOrder(id: number, by: number, exec: boolean): void {
+    const slot = this.ids.get(id);
+    if (slot === undefined) {
+      this.unknownOrders++;
+      return;
+    }
+    const q = this.oQty[slot];
+    if (by >= q) {
+      this.removeSlot(id, slot, exec);
+      return;
+    }
+    if (by <= 0) return;
+    this.noteOrder(slot, by, exec);
+    const side = this.oSide[slot];
+    const price = this.oPrice[slot];
+    const lv = this.levels[side].get(price);
+    this.change(side, price, lv, Math.max(0, lv - by));
+    this.oQty[slot] = q - by;
+  }
+
+  private removeSlot(id: number, slot: number, exec: boolean): void {
+    const side = this.oSide[slot];
+    const price = this.oPrice[slot];
+    const q = this.oQty[slot];
+    this.noteOrder(slot, q, exec);
+    const lv = this.levels[side].get(price);
+    this.change(side, price, lv, Math.max(0, lv - q));
+    this.ids.delete(id);
+    this.free.push(slot);
+  }
+
+  private addOrder(id: number, side: number, price: number, qty: number): void {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.used === this.oQty.length) this.growSlots();
+      slot = this.used++;
+    }
+    this.oSide[slot] = side;
+    this.oPrice[slot] = price;
+    this.oQty[slot] = qty;
+    this.oStamp[slot] = this.nextStamp++;
+    this.ids.set(id, slot);
+    const lv = this.levels[side].get(price);
+    if (this.nChanges < 2) this.change(side, price, lv, lv + qty);
+    else this.levels[side].set(price, lv + qty);
+  }
+
+  private growSlots(): void {
+    const n = this.oQty.length * 2;
+    const grow = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.oSide = grow(this.oSide, (k) => new Uint8Array(k));
+    this.oPrice = grow(this.oPrice, (k) => new Float64Array(k));
+    this.oQty = grow(this.oQty, (k) => new Float64Array(k));
+    this.oStamp = grow(this.oStamp, (k) => new Float64Array(k));
+  }
+
+  private clearAll(): void {
+    this.levels[1].clear();
+    this.levels[2].clear();
+    this.ids.clear();
+    this.free = [];
+    this.used = 0;
+    this.cleared = true;
+  }
+}
