@@ -1,5 +1,6 @@
 // Native micro-benchmark (not part of the addon): ns/event for book only, book + top-of-book features,
-// book + all features, and the whole MarketEngine, over a LOBSTER message file (default: MSFT).
+// book + all features, and the whole MarketEngine, over a LOBSTER message file (default: MSFT, L3) or
+// a raw event file written by bench/native/export-events.ts (NAME.l2.events / NAME.l3.events).
 // Build and run: bench/native/run.sh [message.csv] [reps] [only cases whose name contains this]
 // Timing: the stream is replayed `reps` times on fresh state (plus one warm-up rep); every 512-event
 // chunk is timed with this thread's CPU clock (preemption by other processes on a shared machine is
@@ -10,10 +11,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "book/l2_book.h"
 #include "book/l3_book.h"
 #include "core/event.h"
 #include "features/features.h"
@@ -100,8 +103,73 @@ const char* g_only = nullptr;  // argv[3]: run only the cases whose name contain
 bool wanted(const char* name) { return !g_only || std::strstr(name, g_only) != nullptr; }
 
 void report(const char* name, const Result& r) {
-  std::printf("%-44s mean %6.2f ns/event  p50 %6.2f  p99 %6.2f  (%.1f M events/s)\n", name, r.mean, r.p50, r.p99,
+  std::printf("%-40s mean %6.2f ns/event  p50 %6.2f  p99 %6.2f  (%.1f M events/s)\n", name, r.mean, r.p50, r.p99,
               1e3 / r.mean);
+}
+
+// Raw events (n x 64 bytes, as EventBatch.bytes() / bench/native/export-events.ts writes them).
+std::vector<Event> load_raw(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<Event> out(bytes.size() / sizeof(Event));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(Event));
+  return out;
+}
+
+// All cases for one book type. Feature rows go to a chunk-sized buffer reused per chunk, as a replay
+// reuses its batch buffer (a whole-file buffer would measure memory bandwidth instead).
+template <class Book>
+double run_cases(const std::vector<Event>& ev, int reps, const char* label, BookType type) {
+  constexpr size_t kChunk = 512;
+  std::unique_ptr<Book> book;
+  FeatureState fs;
+  std::vector<double> rows(kChunk * kNumFeatures);
+  double sink = 0;
+  auto fresh = [&] { book = std::make_unique<Book>(); fs.reset(); };
+  auto name = [label](const char* what) { return std::string(label) + what; };
+  if (wanted(name(" book only").c_str()))
+    report(name(" book only").c_str(), run(ev, reps, kChunk, fresh, [&](size_t s, size_t e) {
+             for (size_t i = s; i < e; i++) book->apply(ev[i]);
+           }));
+  if (wanted(name(" book + top-of-book features").c_str()))
+    report(name(" book + top-of-book features").c_str(), run(ev, reps, kChunk, fresh, [&](size_t s, size_t e) {
+             for (size_t i = s; i < e; i++) {
+               book->apply(ev[i]);
+               fs.update_top_of_book(book->bids(), book->asks());
+             }
+           }));
+  sink += fs.values()[kMicroprice];
+  if (wanted(name(" book + all features").c_str()))
+    report(name(" book + all features").c_str(), run(ev, reps, kChunk, fresh, [&](size_t s, size_t e) {
+             for (size_t i = s; i < e; i++) {
+               book->apply(ev[i]);
+               fs.update(ev[i], book->bids(), book->asks(), (ev[i].flags & kFlagEndOfMessage) != 0);
+             }
+           }));
+  sink += fs.values()[kOfi];
+  if (wanted(name(" book + all features + row written").c_str()))
+    report(name(" book + all features + row written").c_str(), run(ev, reps, kChunk, fresh, [&](size_t s, size_t e) {
+             for (size_t i = s; i < e; i++) {
+               book->apply(ev[i]);
+               fs.update(ev[i], book->bids(), book->asks(), (ev[i].flags & kFlagEndOfMessage) != 0);
+               fs.write(&rows[(i - s) * kNumFeatures]);
+             }
+           }));
+  sink += rows[0];
+
+  // The whole engine (seq check, crossed check, features), one apply() per 512-event batch.
+  uint32_t max_inst = 0;
+  for (const Event& e : ev) max_inst = std::max(max_inst, e.instrument);
+  const std::vector<BookType> types(max_inst + 1, type);
+  std::unique_ptr<MarketEngine> engine;
+  for (bool with_rows : {false, true}) {
+    const std::string n = name(with_rows ? " MarketEngine.apply, rows written" : " MarketEngine.apply, no rows");
+    if (!wanted(n.c_str())) continue;
+    report(n.c_str(), run(ev, reps, kChunk, [&] { engine = std::make_unique<MarketEngine>(types); },
+                          [&](size_t s, size_t e) { engine->apply(&ev[s], e - s, with_rows ? rows.data() : nullptr); }));
+    sink += engine->features(0)[kMid];
+  }
+  return sink;
 }
 
 }  // namespace
@@ -110,53 +178,13 @@ int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "../shared/data/lobster/MSFT_2012-06-21_34200000_37800000_message_50.csv";
   const int reps = argc > 2 ? std::atoi(argv[2]) : 20;
   g_only = argc > 3 ? argv[3] : nullptr;
-  const std::vector<Event> ev = load_lobster(path);
+  const std::string p(path);
+  const bool raw = p.size() > 7 && p.compare(p.size() - 7, 7, ".events") == 0;
+  const std::vector<Event> ev = raw ? load_raw(path) : load_lobster(path);
+  // Raw files name their book type in the file name (".l2.events" / ".l3.events"); LOBSTER is L3.
+  const bool l2 = raw && p.find(".l2.") != std::string::npos;
   std::printf("%s: %zu events, %d reps\n", path, ev.size(), reps);
-
-  std::unique_ptr<L3Book> book;
-  FeatureState fs;
-  std::vector<double> rows(ev.size() * kNumFeatures);
-  double sink = 0;
-
-  constexpr size_t kChunk = 512;
-  auto fresh = [&] { book = std::make_unique<L3Book>(); fs.reset(); };
-  if (wanted("L3 book only")) report("L3 book only", run(ev, reps, kChunk, fresh, [&](size_t s, size_t e) {
-           for (size_t i = s; i < e; i++) book->apply(ev[i]);
-         }));
-  if (wanted("L3 book + top-of-book features")) report("L3 book + top-of-book features", run(ev, reps, kChunk, fresh, [&](size_t s, size_t e) {
-           for (size_t i = s; i < e; i++) {
-             book->apply(ev[i]);
-             fs.update_top_of_book(book->bids(), book->asks());
-           }
-         }));
-  sink += fs.values()[kMicroprice];
-  if (wanted("L3 book + all features")) report("L3 book + all features", run(ev, reps, kChunk, fresh, [&](size_t s, size_t e) {
-           for (size_t i = s; i < e; i++) {
-             book->apply(ev[i]);
-             fs.update(ev[i], book->bids(), book->asks(), (ev[i].flags & kFlagEndOfMessage) != 0);
-           }
-         }));
-  sink += fs.values()[kOfi];
-  if (wanted("L3 book + all features + row written")) report("L3 book + all features + row written", run(ev, reps, kChunk, fresh, [&](size_t s, size_t e) {
-           for (size_t i = s; i < e; i++) {
-             book->apply(ev[i]);
-             fs.update(ev[i], book->bids(), book->asks(), (ev[i].flags & kFlagEndOfMessage) != 0);
-             fs.write(&rows[i * kNumFeatures]);
-           }
-         }));
-  sink += rows[rows.size() - 1];
-
-  // The whole engine (seq check, crossed check, features), one apply() per 512-event batch.
-  std::unique_ptr<MarketEngine> engine;
-  const std::vector<BookType> types{BookType::kL3};
-  for (bool with_rows : {false, true}) {
-    if (!wanted(with_rows ? "MarketEngine.apply, rows written" : "MarketEngine.apply, no rows")) continue;
-    report(with_rows ? "MarketEngine.apply, rows written" : "MarketEngine.apply, no rows",
-           run(ev, reps, kChunk, [&] { engine = std::make_unique<MarketEngine>(types); }, [&](size_t s, size_t e) {
-             engine->apply(&ev[s], e - s, with_rows ? &rows[s * kNumFeatures] : nullptr);
-           }));
-    sink += engine->features(0)[kMid];
-  }
-  g_sink = sink;
+  if (ev.empty()) return 1;
+  g_sink = l2 ? run_cases<L2Book>(ev, reps, "L2", BookType::kL2) : run_cases<L3Book>(ev, reps, "L3", BookType::kL3);
   return 0;
 }

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace cmm {
 
@@ -54,7 +57,7 @@ struct Exp2Table {
 };
 const Exp2Table kExp2Table;
 
-inline double exp_neg(double x) {
+[[maybe_unused]] inline double exp_neg(double x) {
   constexpr double k256OverLn2 = 256 * 1.4426950408889634;
   constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52: adding it leaves round(y) in the low bits
   constexpr double kLn2Hi = 6.93147180369123816490e-01 / 256;
@@ -75,22 +78,59 @@ inline double exp_neg(double x) {
   return in_range ? p * kExp2Table.t[kk & 255] * scale : 0.0;
 }
 
-// Sum of the best min(k, size) level quantities, as doubles (no int64 overflow on garbage input;
-// exact below 2^53 and summed best-first, the order the TS reference uses).
-inline void depth_sums(const Ladder& l, double* s1, double* s5, double* s10) {
+// Sums of the best 1, 5 and 10 level quantities (fewer when the side is shorter). Summed as uint64
+// (wrapping, so garbage input cannot overflow into UB; exact for real books, whose sums are far below
+// 2^53, hence equal to the TS reference's double sums), then converted. Walks a raw pointer down from
+// the best level (the Ladder keeps it at the back of its vector); a full side is summed unrolled.
+struct DepthSums {
+  double s1, s5, s10;
+};
+inline DepthSums depth_sums(const Ladder& l) {
   const size_t n = l.size();
-  const size_t n5 = n < 5 ? n : 5;
-  const size_t n10 = n < 10 ? n : 10;
-  double s = 0;
-  size_t i = 0;
-  for (; i < n5; i++) {
-    s += static_cast<double>(l.at(i).qty);
-    if (i == 0) *s1 = s;
+  if (n == 0) return {0, 0, 0};
+  const Level* best = &l.at(0);
+  auto q = [best](size_t i) { return static_cast<uint64_t>((best - i)->qty); };
+  uint64_t s1 = q(0), s5, s10;
+  if (n >= 10) {
+    s5 = s1 + q(1) + q(2) + q(3) + q(4);
+    s10 = s5 + q(5) + q(6) + q(7) + q(8) + q(9);
+  } else {
+    const size_t n5 = n < 5 ? n : 5;
+    s5 = s1;
+    size_t i = 1;
+    for (; i < n5; i++) s5 += q(i);
+    s10 = s5;
+    for (; i < n; i++) s10 += q(i);
   }
-  *s5 = s;
-  for (; i < n10; i++) s += static_cast<double>(l.at(i).qty);
-  *s10 = s;
+  auto d = [](uint64_t x) { return static_cast<double>(static_cast<int64_t>(x)); };
+  return {d(s1), d(s5), d(s10)};
 }
+
+#if defined(__SSE2__)
+// exp_neg on two lanes at once: the same operations as the scalar version, so the same results.
+inline __m128d exp_neg2(__m128d x) {
+  const __m128d limit = _mm_set1_pd(708.0);
+  const __m128d in_range = _mm_cmplt_pd(x, limit);
+  x = _mm_min_pd(x, limit);
+  const __m128d shift = _mm_set1_pd(6755399441055744.0);
+  const __m128d shifted = _mm_add_pd(_mm_mul_pd(x, _mm_set1_pd(256 * 1.4426950408889634)), shift);
+  const __m128d k = _mm_sub_pd(shifted, shift);
+  const __m128d r = _mm_add_pd(_mm_sub_pd(_mm_mul_pd(k, _mm_set1_pd(6.93147180369123816490e-01 / 256)), x),
+                               _mm_mul_pd(k, _mm_set1_pd(1.90821492927058770002e-10 / 256)));
+  const __m128d r2 = _mm_mul_pd(r, r);
+  const __m128d a = _mm_add_pd(_mm_set1_pd(1.0), r);
+  const __m128d b = _mm_add_pd(_mm_set1_pd(0.5), _mm_mul_pd(r, _mm_set1_pd(1.0 / 6)));
+  const __m128d c = _mm_add_pd(_mm_set1_pd(1.0 / 24), _mm_mul_pd(r, _mm_set1_pd(1.0 / 120)));
+  const __m128d p = _mm_add_pd(a, _mm_mul_pd(r2, _mm_add_pd(b, _mm_mul_pd(r2, c))));
+  const __m128i kk = _mm_and_si128(_mm_castpd_si128(shifted), _mm_set1_epi64x(0xffffffffll));
+  const __m128i idx = _mm_and_si128(kk, _mm_set1_epi64x(255));
+  const double t0 = kExp2Table.t[_mm_cvtsi128_si64(idx)];
+  const double t1 = kExp2Table.t[_mm_cvtsi128_si64(_mm_unpackhi_epi64(idx, idx))];
+  const __m128i scale = _mm_slli_epi64(_mm_sub_epi64(_mm_set1_epi64x(1023), _mm_srli_epi64(kk, 8)), 52);
+  const __m128d res = _mm_mul_pd(_mm_mul_pd(p, _mm_set_pd(t1, t0)), _mm_castsi128_pd(scale));
+  return _mm_and_pd(res, in_range);
+}
+#endif
 
 }  // namespace
 
@@ -101,15 +141,13 @@ bool FeatureConfig::valid() const {
 }
 
 FeatureState::FeatureState(const FeatureConfig& cfg)
-    : k_ofi_(kLn2 / cfg.ofi_half_life_s),
-      k_flow_(kLn2 / cfg.trade_flow_half_life_s),
-      k_vol_(kLn2 / cfg.volatility_half_life_s),
-      k_int_(1.0 / cfg.intensity_time_constant_s) {
+    : k_{kLn2 / cfg.ofi_half_life_s, kLn2 / cfg.trade_flow_half_life_s, kLn2 / cfg.volatility_half_life_s,
+         1.0 / cfg.intensity_time_constant_s} {
   reset();
 }
 
 void FeatureState::reset() {
-  ofi_ = flow_ = var_ = intensity_ = 0;
+  for (double& a : acc_) a = 0;
   last_t_ = last_trade_t_ = 0;
   has_time_ = has_trade_ = has_prev_ = false;
   prev_bid_px_ = prev_bid_qty_ = prev_ask_px_ = prev_ask_qty_ = 0;
@@ -122,10 +160,13 @@ void FeatureState::reset() {
 void FeatureState::advance_time(int64_t t) {
   // Only called with t > last_t_: the unsigned difference is the exact elapsed time in ns.
   const double dt_s = static_cast<double>(static_cast<uint64_t>(t) - static_cast<uint64_t>(last_t_)) * 1e-9;
-  ofi_ *= exp_neg(dt_s * k_ofi_);
-  flow_ *= exp_neg(dt_s * k_flow_);
-  var_ *= exp_neg(dt_s * k_vol_);
-  intensity_ *= exp_neg(dt_s * k_int_);
+#if defined(__SSE2__)
+  const __m128d dt = _mm_set1_pd(dt_s);
+  _mm_store_pd(acc_, _mm_mul_pd(_mm_load_pd(acc_), exp_neg2(_mm_mul_pd(dt, _mm_load_pd(k_)))));
+  _mm_store_pd(acc_ + 2, _mm_mul_pd(_mm_load_pd(acc_ + 2), exp_neg2(_mm_mul_pd(dt, _mm_load_pd(k_ + 2)))));
+#else
+  for (int j = 0; j < kAccCount; j++) acc_[j] *= exp_neg(dt_s * k_[j]);
+#endif
 }
 
 void FeatureState::update_top_of_book(const Ladder& bids, const Ladder& asks) {
@@ -154,9 +195,9 @@ void FeatureState::update(const Event& e, const Ladder& bids, const Ladder& asks
 
   const uint8_t kind = e.kind;
   const bool snapshot_flag = (e.flags & kFlagSnapshot) != 0;
-  intensity_ += (kKinds.counts[kind] & !snapshot_flag) ? k_int_ : 0.0;
+  acc_[kAccIntensity] += (kKinds.counts[kind] & !snapshot_flag) ? k_[kAccIntensity] : 0.0;
   if (kind == static_cast<uint8_t>(EventKind::Trade)) {
-    flow_ += kSigns.sign[e.side] * static_cast<double>(e.qty);
+    acc_[kAccFlow] += kSigns.sign[e.side] * static_cast<double>(e.qty);
     last_trade_t_ = last_t_;
     has_trade_ = true;
   }
@@ -165,12 +206,11 @@ void FeatureState::update(const Event& e, const Ladder& bids, const Ladder& asks
   }
 
   update_top_of_book(bids, asks);
-  double b1 = 0, b5 = 0, b10 = 0, a1 = 0, a5 = 0, a10 = 0;
-  depth_sums(bids, &b1, &b5, &b10);
-  depth_sums(asks, &a1, &a5, &a10);
-  v_[kImbalance1] = (b1 - a1) / (b1 + a1);  // 0/0 = NaN when both sides are empty
-  v_[kImbalance5] = (b5 - a5) / (b5 + a5);
-  v_[kImbalance10] = (b10 - a10) / (b10 + a10);
+  const DepthSums b = depth_sums(bids);
+  const DepthSums a = depth_sums(asks);
+  v_[kImbalance1] = (b.s1 - a.s1) / (b.s1 + a.s1);  // 0/0 = NaN when both sides are empty
+  v_[kImbalance5] = (b.s5 - a.s5) / (b.s5 + a.s5);
+  v_[kImbalance10] = (b.s10 - a.s10) / (b.s10 + a.s10);
 
   const bool in_snapshot = (snapshot_flag && kind != static_cast<uint8_t>(EventKind::SnapshotEnd)) ||
                            kind == static_cast<uint8_t>(EventKind::SnapshotBegin);
@@ -186,9 +226,9 @@ void FeatureState::update(const Event& e, const Ladder& bids, const Ladder& asks
                         (bpx <= prev_bid_px_ ? static_cast<double>(prev_bid_qty_) : 0.0) -
                         (apx <= prev_ask_px_ ? static_cast<double>(aqty) : 0.0) +
                         (apx >= prev_ask_px_ ? static_cast<double>(prev_ask_qty_) : 0.0);
-      ofi_ += en;
+      acc_[kAccOfi] += en;
       const double r = mid - prev_mid_;
-      var_ += r == r ? r * r : 0.0;  // NaN (an empty side now or before): no contribution
+      acc_[kAccVar] += r == r ? r * r : 0.0;  // NaN (an empty side now or before): no contribution
     }
     prev_bid_px_ = bpx;
     prev_bid_qty_ = bqty;
@@ -198,10 +238,10 @@ void FeatureState::update(const Event& e, const Ladder& bids, const Ladder& asks
     has_prev_ = true;
   }
 
-  v_[kOfi] = ofi_;
-  v_[kTradeFlow] = flow_;
-  v_[kRealisedVol] = std::sqrt(var_);
-  v_[kIntensity] = intensity_;
+  v_[kOfi] = acc_[kAccOfi];
+  v_[kTradeFlow] = acc_[kAccFlow];
+  v_[kRealisedVol] = std::sqrt(acc_[kAccVar]);
+  v_[kIntensity] = acc_[kAccIntensity];
   v_[kTimeSinceTrade] =
       has_trade_ ? static_cast<double>(static_cast<uint64_t>(last_t_) - static_cast<uint64_t>(last_trade_t_)) * 1e-9
                  : kNaN;

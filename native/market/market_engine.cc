@@ -32,7 +32,6 @@ void MarketEngine::step(Instrument& in, Book& book, const Event& e, uint64_t ind
   // Sequence: all events of one message share seq/prev_seq, so check when seq changes.
   if (e.seq != 0 && e.seq != in.last_seq) {
     if (e.prev_seq != 0 && in.last_seq != 0 && e.prev_seq != in.last_seq) {
-      counts_.gaps++;
       in.counts.gaps++;
       if (gaps_.size() < max_gap_records_) gaps_.push_back({e.instrument, in.last_seq, e.prev_seq, index});
       in.stale = true;
@@ -41,18 +40,15 @@ void MarketEngine::step(Instrument& in, Book& book, const Event& e, uint64_t ind
   }
 
   const Status st = book.apply(e);
-  const uint64_t unknown = st == kUnknownOrder;
-  const uint64_t invalid = st == kInvalidArg;
-  in.counts.unknown_orders += unknown;
-  counts_.unknown_orders += unknown;
-  in.counts.invalid_events += invalid;
-  counts_.invalid_events += invalid;
+  if (st != kOk) {  // rare: counted per instrument, summed by counts()
+    in.counts.unknown_orders += st == kUnknownOrder;
+    in.counts.invalid_events += st == kInvalidArg;
+  }
 
   const uint8_t kind = e.kind;
   if (kind == static_cast<uint8_t>(EventKind::SnapshotEnd)) in.stale = false;
   else if (kind == static_cast<uint8_t>(EventKind::Clear)) in.stale = true;
-  in.counts.stale_events += in.stale;
-  counts_.stale_events += in.stale;
+  if (in.stale) in.counts.stale_events++;
   in.counts.events++;
 
   // Which side's best level changed at this event (an execution moves the resting side, so both).
@@ -71,15 +67,10 @@ void MarketEngine::step(Instrument& in, Book& book, const Event& e, uint64_t ind
   const bool consistent = (e.flags & kFlagEndOfMessage) != 0;
   if (consistent) {
     if (book.crossed()) {
-      if (!in.crossed) {
-        counts_.crossed_episodes++;
-        in.counts.crossed_episodes++;
-      }
+      if (!in.crossed) in.counts.crossed_episodes++;
       in.crossed = true;
       const Side stale_side = in.top_changed_at[kSideBid] <= in.top_changed_at[kSideAsk] ? kSideBid : kSideAsk;
-      const uint64_t pruned = book.prune_crossed(stale_side);
-      counts_.pruned_levels += pruned;
-      in.counts.pruned_levels += pruned;
+      in.counts.pruned_levels += book.prune_crossed(stale_side);
       // The stale side's new best was not updated now: refresh the cache, keep its change time.
       const Ladder& l = book.side(stale_side);
       in.top_px[stale_side] = l.best_price();
@@ -95,13 +86,13 @@ void MarketEngine::step(Instrument& in, Book& book, const Event& e, uint64_t ind
 
 size_t MarketEngine::apply(const Event* ev, size_t n, double* features_out) {
   const size_t count = instruments_.size();
-  const uint64_t base = counts_.events;
+  const uint64_t base = events_;
   size_t applied = 0;
   for (size_t i = 0; i < n; i++) {
     const Event& e = ev[i];
     double* row = features_out ? features_out + i * kNumFeatures : nullptr;
     if (e.instrument >= count) {
-      counts_.unknown_instruments++;
+      unknown_instruments_++;
       if (row) for (int f = 0; f < kNumFeatures; f++) row[f] = kNaN;
       continue;
     }
@@ -110,8 +101,23 @@ size_t MarketEngine::apply(const Event* ev, size_t n, double* features_out) {
     else step(in, *in.l2, e, base + i, row);
     applied++;
   }
-  counts_.events += n;
+  events_ += n;
   return applied;
+}
+
+MarketCounts MarketEngine::counts() const {
+  MarketCounts c;
+  for (const Instrument& in : instruments_) {
+    c.gaps += in.counts.gaps;
+    c.crossed_episodes += in.counts.crossed_episodes;
+    c.pruned_levels += in.counts.pruned_levels;
+    c.unknown_orders += in.counts.unknown_orders;
+    c.invalid_events += in.counts.invalid_events;
+    c.stale_events += in.counts.stale_events;
+  }
+  c.events = events_;
+  c.unknown_instruments = unknown_instruments_;
+  return c;
 }
 
 }  // namespace cmm

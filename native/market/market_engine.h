@@ -58,7 +58,8 @@ class MarketEngine {
   /** Instrument i's ladder for side s (kSideBid -> bids, otherwise asks). */
   const Ladder& ladder(uint32_t i, Side s) const;
   bool is_stale(uint32_t i) const { return instruments_[i].stale; }
-  const MarketCounts& counts() const { return counts_; }
+  /** Engine-wide counts: the per-instrument counts summed, plus events and unknown instruments. */
+  MarketCounts counts() const;
   const MarketCounts& instrument_counts(uint32_t i) const { return instruments_[i].counts; }
   /** The first max_gap_records gaps (counts().gaps has them all). */
   const std::vector<SequenceGap>& gaps() const { return gaps_; }
@@ -87,7 +88,8 @@ class MarketEngine {
   std::vector<Instrument> instruments_;
   std::vector<SequenceGap> gaps_;
   size_t max_gap_records_;
-  MarketCounts counts_;
+  uint64_t events_ = 0;               // every event passed to apply()
+  uint64_t unknown_instruments_ = 0;
 };
 
 }  // namespace cmm

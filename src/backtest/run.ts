@@ -176,13 +176,13 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
   return out;
 }
 
-/** γ grid: the AS inventory skew γσ²τ̄ (τ̄ = half an episode) of 0.25 … 8 ticks per clip; best mean EPnL on training episodes. */
+/** γ grid: the AS inventory skew γσ²τ̄ (τ̄ = half an episode) of 0.25 … 8 price steps per clip; best mean EPnL on training episodes. */
 function searchGamma(tape: Tape, split: TimeSplit, cal: MarketCalibration, base: Omit<SimConfig, 'seed' | 'training'>, o: BacktestOptions): { gamma: number; meanEpnl: number }[] {
   const windows = trainingWindows(split, o.episodeLenNs);
   const tauBar = (windows[0].endNs - windows[0].startNs) * 0.5e-9;
   const skews = [0.25, 0.5, 1, 2, 4, 8];
   const book = new ReplayBook(tape.instrument.bookType);
-  const gammas = skews.map((s) => s / (cal.sigma * cal.sigma * tauBar));
+  const gammas = skews.map((s) => (s * cal.priceStep) / (cal.sigma * cal.sigma * tauBar));
   const sims = gammas.map((g) => new Simulation(new AvellanedaStoikovStrategy({ gamma: g, sigma: cal.sigma, k: cal.k, A: cal.A }), book, { ...base, seed: o.seed }));
   replay(tape.batches, book, sims, windows);
   return sims.map((s, i) => ({ gamma: gammas[i], meanEpnl: meanStd(s.episodes.map((e) => e.epnl)).mean }));

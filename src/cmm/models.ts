@@ -22,17 +22,23 @@ export interface ModelManifestBase {
   files: ManifestFile[];
 }
 
-export function sha256Bytes(bytes: NodeJS.ArrayBufferView): string {
+export function sha256Bytes(bytes: Uint8Array): string {
   return crypto.createHash('sha256').update(bytes).digest('hex');
 }
 
+/** A file's bytes as a plain Uint8Array view (no copy). */
+export function readBytes(file: string): Uint8Array {
+  const b = fs.readFileSync(file);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 export function sha256File(file: string): string {
-  return sha256Bytes(fs.readFileSync(file));
+  return sha256Bytes(readBytes(file));
 }
 
 /** A ManifestFile entry for a file already written in `dir`. */
 export function describeFile(dir: string, rel: string, role?: string): ManifestFile {
-  const bytes = fs.readFileSync(path.join(dir, rel));
+  const bytes = readBytes(path.join(dir, rel));
   return { path: rel, sha256: sha256Bytes(bytes), bytes: bytes.length, ...(role ? { role } : {}) };
 }
 
@@ -65,9 +71,9 @@ export function verifyManifestFiles(dir: string, manifest: ModelManifestBase): v
     if (path.isAbsolute(f.path) || f.path.split(/[\\/]/).includes('..')) {
       throw new EngineError('E_MODEL', `manifest file path must stay inside the model folder, got ${f.path}`, { file: path.join(dir, MANIFEST_NAME) });
     }
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     try {
-      bytes = fs.readFileSync(file);
+      bytes = readBytes(file);
     } catch {
       throw new EngineError('E_MODEL', `model file missing: ${f.path} (listed in ${MANIFEST_NAME})`, { file });
     }

@@ -8,7 +8,8 @@
 // any snapshot resets the book). A delta whose u is not the previous u + 1 of its instrument is a gap
 // (reported; the events keep prev_seq so the engine detects it too and waits for the next snapshot).
 // Times: tsExchange = cts (matching engine) else ts for the book, T for each trade; tsLocal = the
-// wrapper's receive time, or the message's ts (push time) for raw lines. Each connection is a stream.
+// wrapper's receive time, or the message's ts (push time) for raw lines. Streams (whose tsLocal must
+// not go back) are the connections, or the topics for raw lines; they are merged by tsLocal.
 import { EventKind, EventFlag, Side } from '../core/event';
 import {
   ImportOptions, ImportResult, InstrumentRegistry, InstrumentScale, LineParser, ParseContext, ScaleScan, ScanContext, VenueImporter, runImport,
@@ -117,9 +118,13 @@ class BybitParser implements LineParser {
     if (!ctx.select(topicSymbol)) return;
     const inst = this.registry.get(d.venue, topicSymbol);
     if (!inst) ctx.fail('garbage line', `no ${kind} data for ${topicSymbol}`);
-    const tsLocal = d.wrapperTs !== undefined ? secondsToNs(d.wrapperTs as number | string, 'receive time') : msToNs(msg.ts, 'message ts');
-    if (kind === 'orderbook') this.book(msg, inst, d.conn, tsLocal, ctx);
-    else this.trades(msg, inst, d.conn, tsLocal, ctx);
+    // With a receive time, one stream per connection; without, one per topic (push times are ordered
+    // within a topic, not across topics) and the merge orders the topics by push time.
+    const wrapped = d.wrapperTs !== undefined;
+    const tsLocal = wrapped ? secondsToNs(d.wrapperTs as number | string, 'receive time') : msToNs(msg.ts, 'message ts');
+    const stream = wrapped ? d.conn : msg.topic;
+    if (kind === 'orderbook') this.book(msg, inst, stream, tsLocal, ctx);
+    else this.trades(msg, inst, stream, tsLocal, ctx);
   }
 
   private book(msg: any, inst: InstrumentScale, stream: string, tsLocal: bigint, ctx: ParseContext): void {

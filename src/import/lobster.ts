@@ -283,7 +283,7 @@ export function parseLobsterMessages(source: LobsterSource, opts: LobsterMessage
     } else last = ts;
     const side = SIDE_OF_DIRECTION(dir[i]);
     const aggressor = side === Side.Bid ? Side.Ask : Side.Bid;
-    const px = BigInt(price[i] / priceScale);
+    const px = type[i] === 7 ? 0n : BigInt(price[i] / priceScale);
     const qty = BigInt(size[i]);
     const id = BigInt(ids[i]);
     const seq = BigInt(batch.length + 1);

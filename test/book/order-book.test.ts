@@ -87,9 +87,15 @@ test('L3: untracked liquidity (order id 0) queues first and absorbs cancels of u
   // setLevel: below the known total removes the oldest orders first.
   book.apply(batchOf([{ kind: Add, side: Side.Ask, price: 200, qty: 5, id: 8 }]));
   assert.equal(book.setLevel(Side.Ask, 200, 12), 1);
-  assert.equal(book.order(7), null);
+  assert.deepEqual(book.order(7), { side: Side.Ask, price: 200, qty: 7 });
   assert.deepEqual(book.order(8), { side: Side.Ask, price: 200, qty: 5 });
-  assert.equal(book.untrackedQty(Side.Ask, 200), 7);
+  assert.equal(book.setLevel(Side.Ask, 200, 4), 2);
+  assert.equal(book.order(7), null);
+  assert.deepEqual(book.order(8), { side: Side.Ask, price: 200, qty: 4 });
+  // Above the known total: the untracked part takes the difference.
+  assert.equal(book.setLevel(Side.Ask, 200, 9), 0);
+  assert.equal(book.untrackedQty(Side.Ask, 200), 5);
+  assert.equal(book.queueAhead(8), 5);
 });
 
 test('L3: orders the book never saw are counted and skipped, never fatal', () => {

@@ -109,7 +109,7 @@ test('file round trip and the reader rejecting inconsistent models', () => {
     assert.throws(() => readStudentBankOnnx(tamper((m) => setMeta(m, 'cmm.format', 'other/1'))), isModelError);
     assert.throws(() => readStudentBankOnnx(tamper((m) => { const g = m.graph as onnx.GraphProto; g.initializer = g.initializer.filter((t) => t.name !== 's4_l1_W'); })), isModelError);
     assert.throws(() => readStudentBankOnnx(tamper((m) => {
-      (m.graph as onnx.GraphProto).node.find((n) => n.opType === 'Gemm')!.attribute.push(onnx.AttributeProto.create({ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }));
+      (m.graph as onnx.GraphProto).node.find((n) => n.opType === 'Gemm')!.attribute!.push(onnx.AttributeProto.create({ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }));
     })), isModelError);
     assert.throws(() => readStudentBankOnnx(new Uint8Array([1, 2, 3, 4, 5])), (e: { code?: string }) => e.code === 'E_BAD_FORMAT' || e.code === 'E_MODEL');
   } finally {

@@ -100,17 +100,19 @@ test('switching follows a labelled Markov path and the labels order realised vol
 });
 
 test('bull and bear drift the price; a reversal flips the sign of the drift', () => {
-  // Drift 2 %/h = 0.056 tick/s; over 600 s in the low regime (σ 0.4 tick/√s) the OLS slope of the mid has a
-  // standard error ≈ σ·√(12/T)/√T·… ≈ 0.005 tick/s, so the drift is ≈ 10 standard errors from zero.
+  // Drift 6 %/h of 10,000 ticks = 0.167 tick/s. The OLS slope of a Brownian path over T seconds has standard
+  // error ≈ σ·√(6/(5T)) = 0.018 tick/s for σ = 0.4 (low), T = 600, so half the drift is 4.6 standard errors
+  // from both zero and the nominal drift.
   for (const seed of [1, 2, 3]) {
-    const { summary } = generateMarket({ seconds: 1200, regime: 'low', seed, trend: 'bull', injectors: [{ kind: 'reversal', atSeconds: 600 }] });
+    const { summary } = generateMarket({ seconds: 1200, regime: 'low', seed, trend: 'bull', trendPctPerHour: 6, injectors: [{ kind: 'reversal', atSeconds: 600 }] });
     const mids = Array.from(summary.midPerSecond);
     const before = olsSlope(mids.slice(0, 600));
     const after = olsSlope(mids.slice(600));
-    assert.ok(before > 0.025, `seed ${seed}: slope before ${before}`);
-    assert.ok(after < -0.025, `seed ${seed}: slope after ${after}`);
+    assert.ok(before > 0.083, `seed ${seed}: slope before ${before}`);
+    assert.ok(after < -0.083, `seed ${seed}: slope after ${after}`);
   }
-  const bear = generateMarket({ seconds: 900, regime: 'low', seed: 4, trend: 'bear' }).summary.midPerSecond;
+  // The default 2 %/h (0.056 tick/s) over 1800 s: standard error ≈ 0.4·√(6/9000) = 0.010 tick/s.
+  const bear = generateMarket({ seconds: 1800, regime: 'low', seed: 4, trend: 'bear' }).summary.midPerSecond;
   assert.ok(olsSlope(Array.from(bear)) < -0.025);
 });
 

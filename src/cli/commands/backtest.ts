@@ -1,6 +1,5 @@
 // `cmm backtest`: replays an event log through the simulated exchange with the market-making baselines,
 // calibrated/trained on the training split and scored over consecutive episodes of the test split.
-import * as fs from 'fs';
 import * as path from 'path';
 import { ParsedArgs, flagBool, flagNumber, flagString, parseArgs } from '../args';
 import { EngineError, expected } from '../../errors';
@@ -146,7 +145,7 @@ export async function run(argv: string[]): Promise<number> {
       const rejected = Object.entries(s.summary.rejects).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
       return `${s.name}: risk refusals ${refused.join(', ') || 'none'}; exchange rejects ${rejected.join(', ') || 'none'}`;
     }),
-    `EPnL/MaxDD/RPT in ${i.symbol.replace(/^[A-Z]+?(USDT|USD|USDC)$/, '$1') || 'quote currency'} (quote currency), MAP in lots; ${seconds.toFixed(2)} s`,
+    `EPnL, PnLMAP, RPT, MaxDD in quote currency (PnLMAP per lot), MAP in lots of ${i.lotSize}; ${seconds.toFixed(2)} s`,
   ];
   if (result.rlTraining?.policy) lines.push(`RL policy: ${path.join(flagString(args, 'model-dir') ?? path.join('models', 'rl-mm'), result.rlTraining.policy)}`);
   const reportPath = flagString(args, 'report');
@@ -156,6 +155,5 @@ export async function run(argv: string[]): Promise<number> {
   }
   process.stdout.write(lines.join('\n') + '\n');
   if (flagBool(args, 'json')) process.stdout.write(JSON.stringify(result) + '\n');
-  void fs;
   return 0;
 }
