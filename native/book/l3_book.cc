@@ -1,6 +1,7 @@
 // Market-by-order book: event semantics documented in l3_book.h. Orders live in a pooled vector
-// (free list), found by id through a FlatMap; each level's FIFO is an intrusive list whose ends sit
-// in a per-side FlatMap keyed by price. Ladders hold the aggregated qty and order count.
+// (free list), found by id through a FlatMap; each level's FIFO is an intrusive list whose ends sit in
+// a pooled Queue (found by price through a per-side FlatMap; orders keep its index, so removing an
+// order needs no lookup). Ladders hold the aggregated qty and order count.
 #include "book/l3_book.h"
 
 #include <algorithm>

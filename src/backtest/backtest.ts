@@ -32,7 +32,26 @@ export function replay(batches: Iterable<TapeBatch>, book: ReplayBook, sims: rea
     const view: MarketView = { features: b.features, stride: NUM_FEATURES, t: b.t, count: b.count };
     for (let s = 0; s < n; s++) sims[s].onBatch(view);
     const T = b.t;
-    for (let r = 0; r < b.count; r++) {
+    const count = b.count;
+    let r = 0;
+    // Fast path: one simulation inside an episode, no boundary in sight (the common case).
+    if (n === 1 && active) {
+      const sim = sims[0];
+      const end = windows[w].endNs;
+      const last = T[count - 1] < end ? count : -1;
+      if (last === count) {
+        for (; r < count; r++) {
+          const t = T[r];
+          sim.beforeEvent(t);
+          book.apply(r);
+          sim.afterEvent(r, t, book.flags);
+        }
+        stats.events += count;
+        stats.episodeEvents += count;
+        continue;
+      }
+    }
+    for (; r < count; r++) {
       const t = T[r];
       if (active && t >= windows[w].endNs) {
         for (let s = 0; s < n; s++) sims[s].endEpisode();

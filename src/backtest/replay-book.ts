@@ -51,6 +51,7 @@ class LevelQty {
  */
 export class ReplayBook {
   readonly bookType: BookType;
+  private readonly l3: boolean;
   kind = 0;
   side = 0;
   price = 0;
@@ -88,6 +89,7 @@ export class ReplayBook {
 
   constructor(bookType: BookType) {
     this.bookType = bookType;
+    this.l3 = bookType === 'L3';
     this.levels = [new LevelQty(), new LevelQty(), new LevelQty()]; // index by Side (0 unused)
   }
 
@@ -117,7 +119,7 @@ export class ReplayBook {
     this.cleared = false;
     const kind = this.kind;
     if (kind === EventKind.Trade) {
-      if (this.bookType === 'L3' && (this.flags & (EventFlag.ExecResting | EventFlag.Hidden)) === EventFlag.ExecResting) {
+      if (this.l3 && (this.flags & (EventFlag.ExecResting | EventFlag.Hidden)) === EventFlag.ExecResting) {
         this.reduceOrder(this.orderKey(w), this.qty, true);
       }
       return;
@@ -127,8 +129,8 @@ export class ReplayBook {
       return;
     }
     if (kind < EventKind.Add || kind > EventKind.DeleteLevel) return; // Bbo, Status, SnapshotEnd, None
-    if (this.bookType === 'L2') this.applyLevel(kind);
-    else this.applyOrder(kind, this.orderKey(w));
+    if (this.l3) this.applyOrder(kind, this.orderKey(w));
+    else this.applyLevel(kind);
   }
 
   private orderKey(w: number): number {

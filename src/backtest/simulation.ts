@@ -214,6 +214,9 @@ export class Simulation implements OrderGateway {
   }
 
   beginEpisode(index: number, startNs: number, endNs: number): void {
+    if (!Number.isFinite(startNs) || !Number.isFinite(endNs) || !(endNs > startNs)) {
+      throw expected('finite episode bounds with end > start (ns)', 'episode window', `${startNs}..${endNs}`);
+    }
     this.episode = index;
     this.startNs = startNs;
     this.endNs = endNs;

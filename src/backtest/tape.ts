@@ -48,27 +48,36 @@ export class TapeBuilder {
   originLo = 0;
   hasOrigin = false;
   private lastT = 0;
-  private featAll = new Float64Array(0);
+  private featAll: Float64Array = new Float64Array(0);
+  private tAll: Float64Array = new Float64Array(0);
 
   constructor(instruments: readonly InstrumentInfo[], instrument: InstrumentInfo, engineOptions: MarketEngineOptions = {}) {
     this.engine = new MarketEngine(instruments, engineOptions);
     this.instrument = instrument;
   }
 
-  /** Applies a batch to the engine and returns the instrument's rows (copied: the input may be reused). */
-  process(events: Uint8Array, count: number): TapeBatch {
-    if (this.featAll.length < count * NUM_FEATURES) this.featAll = new Float64Array(count * NUM_FEATURES);
+  /**
+   * Applies a batch to the engine and returns the instrument's rows. copy (default): fresh arrays that
+   * outlive the call. copy false: when every row is the instrument's, views of `events` and of buffers
+   * this builder reuses: valid until the next process() (streaming replays).
+   */
+  process(events: Uint8Array, count: number, copy = true): TapeBatch {
+    if (this.featAll.length < count * NUM_FEATURES) {
+      this.featAll = new Float64Array(count * NUM_FEATURES);
+      this.tAll = new Float64Array(count);
+    }
     this.engine.apply(events, count, this.featAll);
     const u32 = new Uint32Array(events.buffer, events.byteOffset, count * 16);
     const i32 = new Int32Array(events.buffer, events.byteOffset, count * 16);
     const id = this.instrument.id;
     let n = 0;
     for (let r = 0; r < count; r++) if (u32[r * 16 + 14] === id) n++;
-    const out = new Uint8Array(n * EVENT_SIZE);
-    const feats = new Float64Array(n * NUM_FEATURES);
-    const t = new Float64Array(n);
     const all = n === count;
-    if (all) {
+    const view = all && !copy;
+    const out = view ? events.subarray(0, count * EVENT_SIZE) : new Uint8Array(n * EVENT_SIZE);
+    const feats = view ? this.featAll.subarray(0, count * NUM_FEATURES) : new Float64Array(n * NUM_FEATURES);
+    const t = view ? this.tAll.subarray(0, count) : new Float64Array(n);
+    if (all && !view) {
       out.set(events.subarray(0, count * EVENT_SIZE));
       feats.set(this.featAll.subarray(0, count * NUM_FEATURES));
     }
@@ -195,14 +204,14 @@ function countPerInstrument(path: string, n: number): number[] {
   return counts;
 }
 
-/** Streams a log file as TapeBatches for one instrument (native apply per batch, reused nothing kept). */
+/** Streams a log file as TapeBatches for one instrument (native apply per batch; views valid until the next batch). */
 export function* tapeBatches(path: string, options: TapeOptions = {}): Generator<TapeBatch, { instrument: InstrumentInfo; originNs: bigint }> {
   const reader = EventLogReader.open(path);
   try {
     const instruments = reader.header.instruments;
     const instrument = pickInstrument(instruments, options.instrument);
     const builder = new TapeBuilder(instruments, instrument, options.engine);
-    for (const b of reader.batches()) yield builder.process(b.events, b.count);
+    for (const b of reader.batches()) yield builder.process(b.events, b.count, false);
     reader.assertComplete();
     return { instrument, originNs: builder.originNs() };
   } finally {

@@ -18,11 +18,13 @@ import {
   ImportOptions, ImportResult, InstrumentRegistry, InstrumentScale, LineParser, ParseContext, ScaleScan, ScanContext, VenueImporter, runImport,
 } from './common';
 import { LineError, msToNs, parseJson } from './fields';
-import { DecimalError, numberToUnits } from './decimal';
+import { DecimalError, numberDecimalPlaces, numberToUnits } from './decimal';
 import { LineSource } from './lines';
 
 export const BITSTAMP_SYMBOL = 'BTCUSD';
 const VENUE = 'bitstamp';
+/** Most decimals a trade's float may add to the scale (more is float noise). */
+const MAX_FLOAT_DECIMALS = 10;
 const EVENTS = new Set(['order_created', 'order_changed', 'order_deleted', 'trade', 'order_book']);
 
 interface Line {
@@ -57,7 +59,14 @@ export const bitstampImporter: VenueImporter<Record<string, never>> = {
     else if (l.event === 'order_book') {
       for (const side of [d.bids, d.asks]) if (Array.isArray(side)) for (const x of side) if (Array.isArray(x)) ctx.scales.observe(VENUE, String(x[0]), String(x[1]));
     }
-    // Trades print floats ("1.7885566900000001"): they are rounded to the scale of the order fields.
+    else if (l.event === 'trade') {
+      // Trades print floats with 17 digits ("1.7885566900000001"); the shortest form that reads back
+      // the same double ("1.78855669") has the intended decimals. Longer ones are float noise: they
+      // do not refine the scale and get rounded to it (counted).
+      const p = numberDecimalPlaces(Number(d.price));
+      const q = numberDecimalPlaces(Number(d.amount));
+      ctx.scales.observePlaces(VENUE, p >= 0 && p <= MAX_FLOAT_DECIMALS ? p : 0, q >= 0 && q <= MAX_FLOAT_DECIMALS ? q : 0);
+    }
   },
 
   defineInstruments(_scan: Record<string, never>, scales: ScaleScan, registry: InstrumentRegistry): void {
@@ -80,6 +89,7 @@ interface Fill {
   id: bigint;
   side: Side;
   price: bigint;
+  /** Filled size not yet printed; -1 for an order never seen (deleted filled: size unknown). */
   qty: bigint;
   ms: number;
 }
@@ -179,6 +189,9 @@ class BitstampParser implements LineParser {
       if (!known) {
         if (this.deleted.has(id)) return ctx.skip('order_deleted repeated');
         this.counts.unknownDelete++;
+        // Still a party to the next trade at its price when it was filled (its size is unknown).
+        if (amount === 0n) this.fills.push({ id, side, price, qty: -1n, ms });
+        this.deleted.add(id);
         return ctx.skip('order_deleted of an order never seen (rested before the recording)');
       }
       if (amount === 0n) this.fills.push({ id, side: known.side, price: known.price, qty: known.qty, ms });
@@ -256,7 +269,7 @@ class BitstampParser implements LineParser {
       orderId = resting.id;
       // The resting order's fill is used up by this print (a sweep prints once per resting order).
       resting.qty -= qty;
-      if (resting.qty <= 0n) this.fills = this.fills.filter((f) => f !== resting);
+      if (resting.qty <= 0n) this.fills = this.fills.filter((f) => f !== resting); // unknown size (-1): one print
     } else {
       this.counts.sideUnknown++;
     }

@@ -130,6 +130,14 @@ export class ScaleScan {
     if (qty !== undefined) s.qty = Math.max(s.qty, decimalPlaces(qty));
   }
 
+  /** Decimal places already counted (e.g. from JSON numbers). */
+  observePlaces(key: string, price: number, qty: number): void {
+    let s = this.scales.get(key);
+    if (!s) this.scales.set(key, (s = { price: 0, qty: 0 }));
+    s.price = Math.max(s.price, price);
+    s.qty = Math.max(s.qty, qty);
+  }
+
   /** Keys in first-seen order. */
   keys(): string[] {
     return [...this.scales.keys()];

@@ -49,9 +49,9 @@ export function fileSource(path: string): LineSource {
     lines: () => {
       const raw = fs.createReadStream(path, { highWaterMark: 1 << 20 });
       if (!gzip) return splitLines(raw, false);
-      // SYNC_FLUSH as the final flush: a truncated stream still hands over everything it could
-      // decompress before the 'unexpected end of file' error, so the report can name the last line.
-      const gunzip = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      // Default finish flush: a truncated stream hands over what it could decompress, then fails with
+      // 'unexpected end of file' (Z_SYNC_FLUSH would end silently and hide the damage).
+      const gunzip = zlib.createGunzip();
       raw.on('error', (err) => gunzip.destroy(err));
       return splitLines(raw.pipe(gunzip), true);
     },
@@ -76,7 +76,7 @@ export function gzipBufferSource(name: string, bytes: Uint8Array): LineSource {
   return {
     name,
     lines: () => {
-      const gunzip = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      const gunzip = zlib.createGunzip();
       gunzip.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return splitLines(gunzip, true);
     },

@@ -140,8 +140,15 @@ class Issues {
   }
 }
 
-/** Calls f(fields, lineNo, dataRow) for each data row; returns whether line 1 was a header. */
-function forEachRow(text: string, f: (fields: string[], line: number, row: number) => void): { header: boolean; rows: number } {
+/**
+ * Calls f(fields, lineNo, dataRow) for each data row; returns whether the first non-blank line was a
+ * header (every field a name, and a column count `isHeaderWidth` accepts: a garbage first line is data).
+ */
+function forEachRow(
+  text: string,
+  isHeaderWidth: (columns: number) => boolean,
+  f: (fields: string[], line: number, row: number) => void,
+): { header: boolean; rows: number } {
   let header = false;
   let rows = 0;
   let lineNo = 0;
@@ -156,7 +163,7 @@ function forEachRow(text: string, f: (fields: string[], line: number, row: numbe
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') continue;
     const fields = line.split(',').map((s) => s.trim());
-    if (!seenData && /^[A-Za-z"]/.test(fields[0])) {
+    if (!seenData && isHeaderWidth(fields.length) && fields.every((x) => /^[A-Za-z"]/.test(x))) {
       header = true;
       seenData = true;
       continue;
@@ -223,7 +230,7 @@ export function parseLobsterMessages(source: LobsterSource, opts: LobsterMessage
   const dir: number[] = [];
   const rowOf: number[] = [];
   const lineOf: number[] = [];
-  const { header, rows } = forEachRow(text, (f, line, row) => {
+  const { header, rows } = forEachRow(text, (n) => n === 6, (f, line, row) => {
     if (f.length !== 6) return issues.add(line, `expected 6 columns (time,type,order id,size,price,direction), got ${f.length}`);
     const t = TIME.exec(f[0]);
     if (!t) return issues.add(line, `expected seconds after midnight for time, got ${JSON.stringify(f[0])}`);
@@ -345,7 +352,7 @@ export function parseLobsterOrderbook(source: LobsterSource, opts: LobsterOrderb
   let levels = 0;
   const values: number[] = [];
   const bad: number[] = [];
-  const { header, rows } = forEachRow(text, (f, line) => {
+  const { header, rows } = forEachRow(text, (n) => n > 0 && n % 4 === 0, (f, line) => {
     if (levels === 0) {
       if (f.length % 4 !== 0) {
         throw new EngineError('E_BAD_INPUT', `expected 4 columns per level (ask price, ask size, bid price, bid size), got ${f.length}`, { file: name, line });

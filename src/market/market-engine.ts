@@ -75,7 +75,7 @@ export interface InstrumentStats extends MarketCounts {
   stale: boolean;
 }
 
-export interface SequenceGap {
+export interface SequenceGapRecord {
   instrument: number;
   /** Last seq seen for the instrument. */
   expected: bigint;
@@ -116,7 +116,7 @@ export class MarketEngine {
     depth(i: number, side: number, n: number, out: Float64Array): number;
     stats(): MarketStats;
     instrumentStats(i: number): InstrumentStats;
-    gaps(): SequenceGap[];
+    gaps(): SequenceGapRecord[];
     isStale(i: number): boolean;
   };
   private readonly tob = new Float64Array(4);
@@ -189,7 +189,7 @@ export class MarketEngine {
   }
 
   /** Recorded sequence gaps (bounded by options.maxGapRecords). */
-  gaps(): SequenceGap[] {
+  gaps(): SequenceGapRecord[] {
     return this.handle.gaps();
   }
 

@@ -70,6 +70,7 @@ export function hajekMoe(
   if (!(W instanceof Float32Array) || W.length !== D * dPlus1) throw expected(`a Float32Array of ${D * dPlus1} (D x dPlus1)`, 'W', W?.length);
   if (!(b instanceof Float32Array) || b.length !== D) throw expected(`a Float32Array of ${D} (D)`, 'b', b?.length);
   if (!(yOut instanceof Float32Array) || yOut.length < B) throw expected(`a Float32Array of >= ${B}`, 'yOut', yOut?.length);
+  wOut = wOut ?? null;
   if (wOut !== null && (!(wOut instanceof Float32Array) || wOut.length < B * M)) throw expected(`null or a Float32Array of >= ${B * M}`, 'wOut', wOut?.length);
   validateMoeImpl(impl);
   const status = native().hajekMoe(u, B, M, dPlus1, W, b, D, tau, yOut, wOut, impl) as number;

@@ -11,8 +11,8 @@ import { Rng } from '../sim/rng';
 import { MoeImpl, MoeStatus, validateMoeImpl, validateTau } from './hajek';
 import { RffMap, validateRff } from './rff';
 
-export type Activation = 'tanh' | 'relu' | 'gelu' | 'identity';
-const ACTIVATIONS: readonly Activation[] = ['tanh', 'relu', 'gelu', 'identity'];
+export type StudentActivation = 'tanh' | 'relu' | 'gelu' | 'identity';
+const ACTIVATIONS: readonly StudentActivation[] = ['tanh', 'relu', 'gelu', 'identity'];
 
 export interface StudentBankShape {
   /** S = tasks x experts per task. */
@@ -23,7 +23,7 @@ export interface StudentBankShape {
   hidden: number[];
   /** O = d'+1. */
   outputs: number;
-  activation: Activation;
+  activation: StudentActivation;
   /** When true the flat weights start with the feature mean and std: x' = (x - mean) / std. */
   normalize: boolean;
 }
@@ -163,7 +163,7 @@ export class StudentBank {
   }
 }
 
-function activate(v: number, a: Activation): number {
+function activate(v: number, a: StudentActivation): number {
   switch (a) {
     case 'tanh': return Math.tanh(v);
     case 'relu': return v < 0 ? 0 : v;
@@ -173,7 +173,7 @@ function activate(v: number, a: Activation): number {
 }
 
 /** erf to ~1e-15 (series below 2.5, continued fraction of erfc above): the float64 reference needs a real erf. */
-export function erf(x: number): number {
+function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
   if (ax < 2.5) {

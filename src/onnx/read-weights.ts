@@ -3,7 +3,7 @@
 // graph against its metadata: the activation ops present, Gemm attributes, initializer shapes.
 import * as fs from 'fs';
 import { EngineError } from '../errors';
-import { Activation, StudentBankShape, StudentBankSpec, studentFlatSize, validateStudentBankSpec } from '../moe/student-bank';
+import { StudentActivation, StudentBankShape, StudentBankSpec, studentFlatSize, validateStudentBankSpec } from '../moe/student-bank';
 import { decodeModel, metadataOf, tensorFloats, toNumber } from './builder';
 import { MoeMetadata, STUDENT_BANK_FORMAT, STUDENT_INPUT, STUDENT_OUTPUT, StudentGraphStyle } from './write-mlp';
 
@@ -14,7 +14,7 @@ export interface StudentBankOnnx {
   metadata: Record<string, string>;
 }
 
-const ACTIVATION_OPS: Record<Activation, string | null> = { tanh: 'Tanh', relu: 'Relu', gelu: 'Erf', identity: null };
+const ACTIVATION_OPS: Record<StudentActivation, string | null> = { tanh: 'Tanh', relu: 'Relu', gelu: 'Erf', identity: null };
 
 function modelError(msg: string): EngineError {
   return new EngineError('E_MODEL', `student ONNX: ${msg}`);

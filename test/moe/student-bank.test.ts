@@ -6,13 +6,13 @@ import { Rng } from '../../src/sim/rng';
 import { MoeStatus, hajekMoeRff, hajekMoeReference, moeImplementations } from '../../src/moe/hajek';
 import { makeRff } from '../../src/moe/rff';
 import {
-  Activation, StudentBank, StudentBankShape, StudentBankSpec, randomStudentBank, studentBankReference, studentFlatSize,
+  StudentActivation, StudentBank, StudentBankShape, StudentBankSpec, randomStudentBank, studentBankReference, studentFlatSize,
 } from '../../src/moe/student-bank';
 import { native } from '../../src/native';
 
 const SEED = Number(process.env.CMM_TEST_SEED ?? Date.now() % 1_000_000_000);
 const STUDENT_IMPLS = native().cpuFeatures().avx2 ? (['avx2', 'scalar'] as const) : (['scalar'] as const);
-const ACTS: Activation[] = ['tanh', 'relu', 'gelu', 'identity'];
+const ACTS: StudentActivation[] = ['tanh', 'relu', 'gelu', 'identity'];
 
 function withMoe(spec: StudentBankSpec, tasks: number, seed: number): StudentBankSpec {
   return {
@@ -42,7 +42,7 @@ for (const impl of STUDENT_IMPLS) {
   test(`${impl}: students equal the float64 reference to 1e-5 (activations x shapes, seed ${SEED})`, (t) => {
     const rng = new Rng(SEED, 11);
     for (const base of SHAPES)
-      for (const activation of base.hidden.length > 0 ? ACTS : (['identity'] as Activation[])) {
+      for (const activation of base.hidden.length > 0 ? ACTS : (['identity'] as StudentActivation[])) {
         const spec = randomStudentBank({ ...base, activation }, SEED + 1);
         const bank = new StudentBank(spec, { impl });
         assert.equal(bank.implementation.students, impl);
@@ -120,7 +120,7 @@ test('StudentBank validates its spec and buffers', () => {
   const bad = (f: () => unknown) => assert.throws(f, (e: { code?: string }) => e.code === 'E_INVALID_ARG');
   bad(() => new StudentBank({ ...spec, weights: spec.weights.subarray(1) }));
   bad(() => new StudentBank({ ...spec, hidden: [32, 0] }));
-  bad(() => new StudentBank({ ...spec, activation: 'sigmoid' as Activation }));
+  bad(() => new StudentBank({ ...spec, activation: 'sigmoid' as StudentActivation }));
   bad(() => new StudentBank(withMoe(spec, 4, 1))); // 4 tasks do not divide 9 students
   bad(() => new StudentBank({ ...withMoe(spec, 3, 1), moe: { ...withMoe(spec, 3, 1).moe!, tau: [1, -1, 1] } }));
   bad(() => new StudentBank(spec, { impl: 'avx512' }));

@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { Rng } from '../../src/sim/rng';
 import { makeRff } from '../../src/moe/rff';
-import { Activation, StudentBank, StudentBankShape, StudentBankSpec, randomStudentBank } from '../../src/moe/student-bank';
+import { StudentActivation, StudentBank, StudentBankShape, StudentBankSpec, randomStudentBank } from '../../src/moe/student-bank';
 import { readStudentBankOnnx, readStudentBankOnnxFile } from '../../src/onnx/read-weights';
 import { StudentGraphStyle, studentBankToOnnx, studentOfBank, writeStudentBankOnnx } from '../../src/onnx/write-mlp';
 
@@ -46,7 +46,7 @@ for (const style of ['per-student', 'batched'] as StudentGraphStyle[]) {
     assert.deepEqual({ ...back.spec, weights: null, moe: null }, { ...spec, weights: null, moe: null });
   });
 
-  for (const activation of ['tanh', 'relu', 'gelu', 'identity'] as Activation[]) {
+  for (const activation of ['tanh', 'relu', 'gelu', 'identity'] as StudentActivation[]) {
     test(`${style} ${activation}: onnxruntime-node and the native StudentBank agree to 1e-5 (seed ${SEED})`, async (t) => {
       const rng = new Rng(SEED, 21);
       const spec = withMoe(randomStudentBank({ ...SHAPE, activation }, SEED + 1));
