@@ -162,12 +162,12 @@ export function writeDataset(file: string, ds: CmmDataset): number {
     return info;
   });
   const header: DatasetHeader = { ...ds.header, blocks };
-  const text = Buffer.from(JSON.stringify(header), 'utf8');
-  const H = align8(12 + text.length) - 12;
-  const pre = Buffer.alloc(12 + H, 0x20);
-  pre.write(DATASET_MAGIC, 0, 'ascii');
-  pre.writeUInt32LE(H, 8);
-  text.copy(pre, 12);
+  const text = new TextEncoder().encode(JSON.stringify(header));
+  const H = align8(12 + text.length) - 12; // space-padded: the data starts 8-aligned
+  const pre = new Uint8Array(12 + H).fill(0x20);
+  pre.set(new TextEncoder().encode(DATASET_MAGIC), 0);
+  new DataView(pre.buffer).setUint32(8, H, true);
+  pre.set(text, 12);
   const fd = fs.openSync(file, 'w');
   let written = 0;
   try {

@@ -1,62 +1,33 @@
 // Synthetic L2 market: event-level order flow in the spirit of Cont, Stoikov & Talreja (2010) on an integer-tick
 // book, tethered to a latent fundamental price that carries regimes, drift and injected events. Emits EventBatch bytes.
+//
+// Model (parameters in flow.ts and scenario.ts):
+// - Continuous time, one candidate event at a time (Ogata thinning): limit orders, cancellations and market
+//   orders per side. Limit orders arrive at distance i = 1..10 ticks from the opposite best quote with rate
+//   k·i^(−α) (CST power law); each resting average-sized order cancels at rate θ(i); market orders arrive at
+//   rate μ, optionally Hawkes: λ(t) = μ(1 − α/β) + Σ α e^{−β(t−tᵢ)} per side, simulated exactly by thinning
+//   (the excitation only decays between events, so the rate at the last event bounds it).
+// - Tether: a latent price F follows dF = drift·dt + σ_regime·dW. Market-order rates tilt towards it
+//   (buy × e^{κ(F−mid)}, sell × e^{−κ(F−mid)}, capped), quotes on the wrong side of F are cancelled faster, and
+//   new limit orders are not placed through F. The mid therefore follows F at horizons above a few seconds
+//   (measured: 10 s realised vol / √10 ≈ σ) with CST microstructure (bounce, queue depletion) below.
+// - Regimes low/medium/high set σ (0.4 / 1 / 2.5 ticks per √s), activity (all rates × 0.7 / 1 / 1.6) and
+//   market-order size (× 0.8 / 1 / 1.5); `switching` is a Markov chain with exponential holding times
+//   (means 600 / 480 / 240 s). Trends set the drift of F (± 2 % of the price an hour); a reversal flips it.
+// - Flash crash: F is offset along scenario.crashOffsetFraction; while it falls, buyers step back, bids arrive
+//   at 60 %, stale bids are hit rather than pulled and a burst of large aggressive sells (≈ 1 order per tick of
+//   fall per second) runs through them. The first 120 s are simulated but not written (settled book).
 import { EventBatch, EventFlag, EventKind, Side } from '../core/event';
 import type { InstrumentInfo } from '../core/instrument';
 import { expected } from '../errors';
+import { CRASH_DROP, CST_FLOW, FlowParams } from './flow';
 import { Rng } from './rng';
 import { SimBook } from './sim-book';
 import {
   DEFAULT_TREND_PCT_PER_HOUR, FlashCrash, Injector, InjectorWindow, REGIME_PARAMS, RegimeMode, RegimeParams,
-  RegimeSegment, Trend, VOL_REGIMES, VolRegime, crashOffsetFraction, crashParams, crashPhaseAt, driftSignAt,
-  injectorWindows, regimeAt, regimePath, validateInjectors,
+  RegimeSegment, Trend, VolRegime, crashOffsetFraction, crashParams, crashPhaseAt, driftSignAt,
+  injectorWindows, realisedVolByRegime, regimeAt, regimePath, validateInjectors,
 } from './scenario';
-
-/**
- * Order-flow parameters. Rates are per second in CST's units (one "order" = one average-sized order);
- * `rateScale` and each regime's `activity` multiply all of them (a faster clock, same book shape).
- */
-export interface FlowParams {
-  /** Limit orders at distance i ticks from the opposite best quote: limitRate · i^(−limitDecay), i = 1..levels (CST: 1.92, 0.52). */
-  limitRate: number;
-  limitDecay: number;
-  /** Market orders per side (CST: 0.94), before the tilt towards the fundamental price. */
-  marketRate: number;
-  /** Cancellation rate per resting average-sized order at distance i = 1..; the last value holds beyond (CST Table 2). */
-  cancelRates: number[];
-  levels: number;
-  rateScale: number;
-  /** Mean sizes in lots (1 + geometric). Market sizes are further scaled by the regime. */
-  limitSizeMean: number;
-  marketSizeMean: number;
-  /** Market-order tilt: buy rate × exp(tilt·(F − mid)), sell rate × exp(−tilt·(F − mid)), exponent capped at ±tiltCap. */
-  tiltPerTick: number;
-  tiltCap: number;
-  /** Quotes on the wrong side of F are cancelled faster: × (1 + staleCancelBoost · ticks beyond F). */
-  staleCancelBoost: number;
-  /** Self-exciting market orders per side, λ(t) = μ(1−α/β) + Σ α e^{−β(t−tᵢ)}; null for plain Poisson. */
-  hawkes: { alpha: number; beta: number } | null;
-  /** Levels farther than this from their own side's best are removed once a second (bounds the book). */
-  pruneTicks: number;
-}
-
-export const CST_FLOW: FlowParams = {
-  limitRate: 1.92,
-  limitDecay: 0.52,
-  marketRate: 0.94,
-  cancelRates: [0.71, 0.81, 0.68, 0.56, 0.47],
-  levels: 10,
-  rateScale: 3,
-  limitSizeMean: 4,
-  marketSizeMean: 4,
-  tiltPerTick: 0.8,
-  tiltCap: 3,
-  staleCancelBoost: 2,
-  hawkes: { alpha: 1.0, beta: 2.5 },
-  pruneTicks: 100,
-};
-
-/** Flow changes while a flash crash is falling (the price path itself comes from scenario.crashOffsetFraction). */
-const CRASH_DROP = { bidLimitMult: 0.6, bidCancelMult: 1.5, buyMult: 0.25, sellSizeMult: 2, tiltCap: 5, burstPerTickPerSecond: 1 };
 
 export interface GeneratorOptions {
   /** Length of the generated market in seconds (after the warm-up). */
@@ -506,29 +477,6 @@ export function generateMarket(options: GeneratorOptions): { bytes: Uint8Array; 
     off += p.length;
   }
   return { bytes, summary: gen.summary() };
-}
-
-/**
- * Std of 1-second mid log-returns (basis points) grouped by the regime in force over the whole second.
- * Seconds that straddle a regime switch or fall inside a flash-crash window are left out; null when a regime
- * has fewer than two returns.
- */
-export function realisedVolByRegime(mids: Float64Array, regimes: readonly RegimeSegment[], windows: readonly InjectorWindow[] = []): Record<VolRegime, number | null> {
-  const acc: Record<VolRegime, number[]> = { low: [], medium: [], high: [] };
-  for (let i = 0; i + 1 < mids.length; i++) {
-    const r = regimeAt(regimes, i);
-    if (regimeAt(regimes, i + 1 - 1e-9) !== r) continue;
-    if (windows.some((w) => w.kind === 'flash-crash' && i + 1 > w.startSeconds && i < w.endSeconds)) continue;
-    if (mids[i] > 0 && mids[i + 1] > 0) acc[r].push(Math.log(mids[i + 1] / mids[i]) * 1e4);
-  }
-  const out = { low: null, medium: null, high: null } as Record<VolRegime, number | null>;
-  for (const r of VOL_REGIMES) {
-    const x = acc[r];
-    if (x.length < 2) continue;
-    const m = x.reduce((a, b) => a + b, 0) / x.length;
-    out[r] = Math.sqrt(x.reduce((a, b) => a + (b - m) * (b - m), 0) / (x.length - 1));
-  }
-  return out;
 }
 
 export function validateGeneratorOptions(o: GeneratorOptions): GeneratorOptions {

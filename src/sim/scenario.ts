@@ -173,3 +173,26 @@ export function parseDuration(text: string, forWhat: string): number {
   const unit = m[2] ?? 's';
   return unit === 'ms' ? v / 1000 : unit === 's' ? v : unit === 'm' ? v * 60 : v * 3600;
 }
+
+/**
+ * Std of 1-second mid log-returns (basis points) grouped by the regime in force over the whole second.
+ * Seconds that straddle a regime switch or fall inside a flash-crash window are left out; null when a regime
+ * has fewer than two returns.
+ */
+export function realisedVolByRegime(mids: Float64Array, regimes: readonly RegimeSegment[], windows: readonly InjectorWindow[] = []): Record<VolRegime, number | null> {
+  const acc: Record<VolRegime, number[]> = { low: [], medium: [], high: [] };
+  for (let i = 0; i + 1 < mids.length; i++) {
+    const r = regimeAt(regimes, i);
+    if (regimeAt(regimes, i + 1 - 1e-9) !== r) continue;
+    if (windows.some((w) => w.kind === 'flash-crash' && i + 1 > w.startSeconds && i < w.endSeconds)) continue;
+    if (mids[i] > 0 && mids[i + 1] > 0) acc[r].push(Math.log(mids[i + 1] / mids[i]) * 1e4);
+  }
+  const out = { low: null, medium: null, high: null } as Record<VolRegime, number | null>;
+  for (const r of VOL_REGIMES) {
+    const x = acc[r];
+    if (x.length < 2) continue;
+    const m = x.reduce((a, b) => a + b, 0) / x.length;
+    out[r] = Math.sqrt(x.reduce((a, b) => a + (b - m) * (b - m), 0) / (x.length - 1));
+  }
+  return out;
+}

@@ -10,7 +10,7 @@ import { LM_ONNX_INPUT, LM_ONNX_LOGITS, TinyLmConfig } from './llm-model';
 import { BOS_ID, EOS_ID, NarrativeOptions, PAD_ID, ParsedForecast, WordTokenizer, forecastPrompt, parseForecast, renderNarrative } from './narrative';
 import { openSession } from './onnx-teacher';
 import { RidgeModel, fitRidge, predictRidge } from './ridge';
-import { Teacher, TeacherInputSpec, TeacherOutput, TeacherScores, checkWindows } from './teacher';
+import { Teacher, TeacherInputSpec, TeacherOutput, TeacherScores, checkWindows, scoreHeads } from './teacher';
 import { readOnnxMetadata } from './onnx-graph';
 
 export const LLM_MANIFEST_FORMAT = 'cmm-llm-teacher';
@@ -133,12 +133,28 @@ export class LlmTeacher implements Teacher {
     return { hidden, heads };
   }
 
-  /** Fits (and keeps) the ridge read-out of all layers' last-token states → targets (N×3) on training windows. */
-  async fitReadout(windows: Float32Array, targets: Float32Array, N: number, lambda = 10): Promise<RidgeModel> {
+  /**
+   * Fits (and keeps) the ridge read-out of all layers' last-token states → targets (N×3, time-ordered windows).
+   * lambda 'auto' picks from 10^0…10^4 by mean R² on the last 20 % of the windows, then refits on all.
+   */
+  async fitReadout(windows: Float32Array, targets: Float32Array, N: number, lambda: number | 'auto' = 'auto'): Promise<RidgeModel> {
     checkWindows(this.inputSpec, windows, N);
     if (targets.length !== N * 3) throw expected(`${N}×3 targets`, 'fitReadout', targets.length);
     const hidden = await this.hiddenForPrompts(Array.from({ length: N }, (_, i) => this.prompt(windows, i)));
-    this.readout = fitRidge(concatLayers(hidden, N, this.hiddenSize), targets, N, this.layers * this.hiddenSize, 3, lambda);
+    const p = this.layers * this.hiddenSize;
+    const X = concatLayers(hidden, N, this.hiddenSize);
+    let chosen = typeof lambda === 'number' ? lambda : 1;
+    if (lambda === 'auto') {
+      const cut = Math.floor(N * 0.8);
+      let bestR2 = -Infinity;
+      for (const lam of [1, 10, 100, 1000, 10000]) {
+        const m = fitRidge(X.subarray(0, cut * p), targets.subarray(0, cut * 3), cut, p, 3, lam);
+        const s = scoreHeads(predictRidge(m, X.subarray(cut * p), N - cut), targets.subarray(cut * 3));
+        const r2 = (s.r2.mid + s.r2.spread + s.r2.volume) / 3;
+        if (r2 > bestR2) { bestR2 = r2; chosen = lam; }
+      }
+    }
+    this.readout = fitRidge(X, targets, N, p, 3, chosen);
     return this.readout;
   }
 
