@@ -1,7 +1,6 @@
-// Market-by-order book: event semantics documented in l3_book.h. Orders live in a pooled vector
-// (free list), found by id through a FlatMap; each level's FIFO is an intrusive list whose ends sit in
-// a pooled Queue (found by price through a per-side FlatMap; orders keep its index, so removing an
-// order needs no lookup). Ladders hold the aggregated qty and order count.
+// Market-by-order book: event semantics documented in l3_book.h. One order-id probe and one ladder
+// lookup per event: the ladder level's aux is its FIFO queue (pooled, free list), an order keeps its
+// queue index, so removing an order needs no price lookup beyond the ladder's own.
 #include "book/l3_book.h"
 
 #include <algorithm>
@@ -11,32 +10,21 @@ namespace cmm {
 namespace {
 inline bool valid_side(uint8_t s) { return s == kSideBid || s == kSideAsk; }
 inline uint8_t opposite(uint8_t s) { return s == kSideBid ? kSideAsk : s == kSideAsk ? kSideBid : kSideNone; }
-inline uint64_t price_key(int64_t price) { return static_cast<uint64_t>(price); }
 }  // namespace
-
-L3Book::L3Book() : ids_(1u << 13), bid_levels_(512), ask_levels_(512) {
-  orders_.reserve(1u << 14);
-  queues_.reserve(1024);
-}
 
 Status L3Book::apply(const Event& e) {
   switch (static_cast<EventKind>(e.kind)) {
     case EventKind::Add: {
       if (!valid_side(e.side) || e.qty <= 0) break;
       if (e.order_id == 0) return apply_untracked(e);
-      if (const uint32_t* old = ids_.find(e.order_id)) {
+      bool existed;
+      const uint32_t idx = order_slot(e.order_id, &existed);
+      if (existed) {  // the old order goes; its slot takes the new one
         duplicate_adds_++;
-        remove_order(*old);
+        detach(idx);
       }
-      const uint32_t idx = alloc_order();
-      Order& o = orders_[idx];
-      o.id = e.order_id;
-      o.price = e.price;
-      o.qty = e.qty;
-      o.side = e.side;
-      ids_.insert(e.order_id, idx);
-      live_orders_++;
-      enqueue(idx);
+      orders_[idx].qty = e.qty;
+      attach(idx, e.side, e.price);
       return kOk;
     }
     case EventKind::Modify: {
@@ -45,24 +33,22 @@ Status L3Book::apply(const Event& e) {
         if (!valid_side(e.side)) break;
         return apply_untracked(e);
       }
-      const uint32_t* found = ids_.find(e.order_id);
-      if (!found) {
+      const uint32_t idx = orders_.find(e.order_id);
+      if (idx == kNil) {
         unknown_orders_++;
         return kUnknownOrder;
       }
-      const uint32_t idx = *found;
-      Order& o = orders_[idx];
+      OrderTable::Order& o = orders_[idx];
+      const Queue& q = queues_[o.queue];
       if (e.qty == 0) {
         remove_order(idx);
-      } else if (e.price != o.price) {  // moves: back of the new level's queue
-        unlink(idx);
-        ladder(o.side).add(o.price, -o.qty, -1);
-        drop_queue_if_empty(o.queue);
-        o.price = e.price;
+      } else if (e.price != q.price) {  // moves: back of the new level's queue
+        const uint8_t s = q.side;
+        detach(idx);
         o.qty = e.qty;
-        enqueue(idx);
+        attach(idx, s, e.price);
       } else {  // same price: keeps its place
-        ladder(o.side).add(o.price, e.qty - o.qty, 0);
+        ladder(q.side).add(q.price, e.qty - o.qty, 0);
         o.qty = e.qty;
       }
       return kOk;
@@ -73,21 +59,21 @@ Status L3Book::apply(const Event& e) {
         if (!valid_side(e.side)) break;
         return apply_untracked(e);
       }
-      const uint32_t* found = ids_.find(e.order_id);
-      if (!found) {
+      const uint32_t idx = orders_.find(e.order_id);
+      if (idx == kNil) {
         unknown_orders_++;
         if (valid_side(e.side)) reduce_untracked(e.side, e.price, e.qty);
         return kUnknownOrder;
       }
-      reduce(*found, e.qty);
+      reduce(idx, e.qty);
       return kOk;
     }
     case EventKind::Trade: {
       if (!(e.flags & kFlagExecResting) || (e.flags & kFlagHidden)) return kOk;  // a print only
       if (e.qty <= 0) break;
-      const uint32_t* found = e.order_id != 0 ? ids_.find(e.order_id) : nullptr;
-      if (found) {
-        reduce(*found, e.qty);
+      const uint32_t idx = orders_.find(e.order_id);  // kNil for order id 0
+      if (idx != kNil) {
+        reduce(idx, e.qty);
         return kOk;
       }
       const uint8_t resting = opposite(e.side);  // trade side is the aggressor
@@ -111,17 +97,116 @@ Status L3Book::apply(const Event& e) {
   return kInvalidArg;
 }
 
+uint32_t L3Book::order_slot(uint64_t id, bool* existed) {
+  return orders_.find_or_insert(id, existed, [this](const std::vector<uint32_t>& remap) {
+    for (Queue& q : queues_) {
+      if (!q.live) continue;
+      if (q.head != kNil) q.head = remap[q.head];
+      if (q.tail != kNil) q.tail = remap[q.tail];
+    }
+  });
+}
+
+uint32_t L3Book::find_queue(uint8_t s, int64_t price) const {
+  const uint32_t qi = ladder(s).aux_at(price);
+  // A level always carries a live queue of its own price; the check keeps a damaged book (quantities
+  // that overflowed int64) memory-safe.
+  if (qi >= queues_.size() || !queues_[qi].live || queues_[qi].price != price || queues_[qi].side != s) return kNil;
+  return qi;
+}
+
+uint32_t L3Book::join_level(uint8_t s, int64_t price, int64_t dqty, int64_t dcount) {
+  // The queue a new level gets: the free list's head, or one past the pool.
+  const uint32_t candidate = free_queue_ != kNil ? free_queue_ : static_cast<uint32_t>(queues_.size());
+  const uint32_t qi = ladder(s).join(price, dqty, dcount, candidate);
+  if (qi != candidate) {
+    if (qi == kNil) return kNil;  // no level before or after
+    const Queue* q = qi < queues_.size() ? &queues_[qi] : nullptr;
+    if (q && q->live && q->price == price && q->side == s) return qi;
+    // Damaged book (see find_queue): a surviving level gets a fresh queue, a vanished one none.
+    if (!ladder(s).set_aux(price, candidate)) return kNil;
+  }
+  if (candidate == queues_.size()) queues_.push_back(Queue{});
+  else free_queue_ = queues_[candidate].tail;
+  queues_[candidate] = Queue{kNil, kNil, 0, price, s, true};
+  return candidate;
+}
+
+void L3Book::attach(uint32_t idx, uint8_t s, int64_t price) {
+  const uint32_t qi = join_level(s, price, orders_[idx].qty, 1);
+  if (qi == kNil) {  // only on a damaged book: the order cannot rest anywhere
+    erase_order(idx);
+    return;
+  }
+  OrderTable::Order& o = orders_[idx];
+  Queue& q = queues_[qi];
+  o.queue = qi;
+  o.prev = q.tail;
+  o.next = kNil;
+  if (q.tail != kNil) orders_[q.tail].next = idx;
+  else q.head = idx;
+  q.tail = idx;
+}
+
+void L3Book::unlink(uint32_t idx) {
+  OrderTable::Order& o = orders_[idx];
+  Queue& q = queues_[o.queue];
+  if (o.prev != kNil) orders_[o.prev].next = o.next;
+  else q.head = o.next;
+  if (o.next != kNil) orders_[o.next].prev = o.prev;
+  else q.tail = o.prev;
+}
+
+void L3Book::detach(uint32_t idx) {
+  unlink(idx);
+  const OrderTable::Order& o = orders_[idx];
+  const Queue& q = queues_[o.queue];
+  ladder(q.side).add(q.price, -o.qty, -1);
+  drop_queue_if_empty(o.queue);
+}
+
+void L3Book::erase_order(uint32_t idx) {
+  orders_.erase(idx, [this](const OrderTable::Order& o, uint32_t at) {
+    Queue& q = queues_[o.queue];
+    if (o.prev == kNil) q.head = at;
+    if (o.next == kNil) q.tail = at;
+  });
+}
+
+void L3Book::drop_queue_if_empty(uint32_t qi) {
+  Queue& q = queues_[qi];
+  if (q.head != kNil || q.untracked != 0) return;
+  q.live = false;
+  q.tail = free_queue_;
+  free_queue_ = qi;
+}
+
+void L3Book::reduce(uint32_t idx, int64_t by) {
+  OrderTable::Order& o = orders_[idx];
+  if (by >= o.qty) {
+    remove_order(idx);
+    return;
+  }
+  o.qty -= by;
+  const Queue& q = queues_[o.queue];
+  ladder(q.side).add(q.price, -by, 0);
+}
+
 Status L3Book::apply_untracked(const Event& e) {
   const auto kind = static_cast<EventKind>(e.kind);
   if (kind == EventKind::Cancel) {
     reduce_untracked(e.side, e.price, e.qty);
     return kOk;
   }
-  const uint32_t qi = queue_for(e.side, e.price);
-  Queue& q = queues_[qi];
-  const int64_t delta = kind == EventKind::Modify ? e.qty - q.untracked : e.qty;
-  q.untracked += delta;
-  ladder(e.side).add(e.price, delta, 0);
+  int64_t delta = e.qty;  // Add raises the untracked qty; Modify sets it
+  if (kind == EventKind::Modify) {
+    const uint32_t cur = find_queue(e.side, e.price);
+    delta = wrapping_add(e.qty, cur == kNil ? 0 : -queues_[cur].untracked);
+  }
+  if (delta == 0) return kOk;
+  const uint32_t qi = join_level(e.side, e.price, delta, 0);
+  if (qi == kNil) return kOk;
+  queues_[qi].untracked = wrapping_add(queues_[qi].untracked, delta);
   drop_queue_if_empty(qi);
   return kOk;
 }
@@ -135,104 +220,19 @@ void L3Book::reduce_untracked(uint8_t s, int64_t price, int64_t by) {
   drop_queue_if_empty(qi);
 }
 
-uint32_t L3Book::alloc_order() {
-  if (free_head_ != kNil) {
-    const uint32_t idx = free_head_;
-    free_head_ = orders_[idx].next;
-    return idx;
-  }
-  orders_.push_back(Order{});
-  return static_cast<uint32_t>(orders_.size() - 1);
-}
-
-uint32_t L3Book::find_queue(uint8_t s, int64_t price) const {
-  const uint32_t* qi = level_map(s).find(price_key(price));
-  return qi ? *qi : kNil;
-}
-
-uint32_t L3Book::queue_for(uint8_t s, int64_t price) {
-  FlatMap<uint32_t>& m = level_map(s);
-  if (const uint32_t* found = m.find(price_key(price))) return *found;
-  uint32_t qi;
-  if (free_queue_ != kNil) {
-    qi = free_queue_;
-    free_queue_ = queues_[qi].tail;
-  } else {
-    queues_.push_back(Queue{});
-    qi = static_cast<uint32_t>(queues_.size() - 1);
-  }
-  queues_[qi] = Queue{kNil, kNil, 0, price, s};
-  m.insert(price_key(price), qi);
-  return qi;
-}
-
-void L3Book::enqueue(uint32_t idx) {
-  const uint32_t qi = queue_for(orders_[idx].side, orders_[idx].price);
-  Order& o = orders_[idx];
-  Queue& q = queues_[qi];
-  o.queue = qi;
-  o.priority = next_priority_++;
-  o.prev = q.tail;
-  o.next = kNil;
-  if (q.tail != kNil) orders_[q.tail].next = idx;
-  else q.head = idx;
-  q.tail = idx;
-  ladder(o.side).add(o.price, o.qty, 1);
-}
-
-void L3Book::unlink(uint32_t idx) {
-  Order& o = orders_[idx];
-  Queue& q = queues_[o.queue];
-  if (o.prev != kNil) orders_[o.prev].next = o.next;
-  else q.head = o.next;
-  if (o.next != kNil) orders_[o.next].prev = o.prev;
-  else q.tail = o.prev;
-}
-
-void L3Book::drop_queue_if_empty(uint32_t qi) {
-  Queue& q = queues_[qi];
-  if (q.head != kNil || q.untracked != 0) return;
-  level_map(q.side).erase(price_key(q.price));
-  q.tail = free_queue_;
-  free_queue_ = qi;
-}
-
-void L3Book::remove_order(uint32_t idx) {
-  Order& o = orders_[idx];
-  unlink(idx);
-  ladder(o.side).add(o.price, -o.qty, -1);
-  drop_queue_if_empty(o.queue);
-  ids_.erase(o.id);
-  o.next = free_head_;
-  free_head_ = idx;
-  live_orders_--;
-}
-
-void L3Book::reduce(uint32_t idx, int64_t by) {
-  Order& o = orders_[idx];
-  if (by >= o.qty) {
-    remove_order(idx);
-    return;
-  }
-  o.qty -= by;
-  ladder(o.side).add(o.price, -by, 0);
-}
-
 void L3Book::remove_level(uint8_t s, int64_t price) {
   const uint32_t qi = find_queue(s, price);
-  if (qi == kNil) return;
-  for (uint32_t i = queues_[qi].head; i != kNil;) {
-    Order& o = orders_[i];
-    const uint32_t next = o.next;
-    ids_.erase(o.id);
-    o.next = free_head_;
-    free_head_ = i;
-    live_orders_--;
-    i = next;
+  if (qi != kNil) {
+    // Take the head until none is left: an erase may move other orders of this queue in the table,
+    // and the table re-points the queue's head when it does.
+    while (queues_[qi].head != kNil) {
+      const uint32_t idx = queues_[qi].head;
+      unlink(idx);
+      erase_order(idx);
+    }
+    queues_[qi].untracked = 0;
+    drop_queue_if_empty(qi);
   }
-  queues_[qi].head = kNil;
-  queues_[qi].untracked = 0;
-  drop_queue_if_empty(qi);
   ladder(s).set(price, 0);
 }
 
@@ -249,9 +249,9 @@ size_t L3Book::prune_crossed(Side stale_side) {
 }
 
 int64_t L3Book::qty_ahead_of_order(uint64_t order_id) const {
-  const uint32_t* found = ids_.find(order_id);
-  if (!found) return -1;
-  const Order& o = orders_[*found];
+  const uint32_t idx = orders_.find(order_id);
+  if (idx == kNil) return -1;
+  const OrderTable::Order& o = orders_[idx];
   int64_t total = 0;
   for (uint32_t i = o.prev; i != kNil; i = orders_[i].prev) total += orders_[i].qty;
   return total + queues_[o.queue].untracked;
@@ -268,8 +268,10 @@ size_t L3Book::set_level_total(Side s, int64_t price, int64_t qty) {
   const int64_t untracked = untracked_qty(s, price);
   const int64_t known = ladder(s).qty_at(price) - untracked;
   if (qty >= known) {
-    const uint32_t qi = queue_for(s, price);
-    ladder(s).add(price, (qty - known) - untracked, 0);
+    const int64_t delta = (qty - known) - untracked;
+    if (delta == 0) return 0;
+    const uint32_t qi = join_level(s, price, delta, 0);
+    if (qi == kNil) return 0;
     queues_[qi].untracked = qty - known;
     drop_queue_if_empty(qi);
     return 0;
@@ -290,24 +292,20 @@ size_t L3Book::set_level_total(Side s, int64_t price, int64_t qty) {
 }
 
 bool L3Book::find_order(uint64_t order_id, Side* s, int64_t* price, int64_t* qty) const {
-  const uint32_t* found = ids_.find(order_id);
-  if (!found) return false;
-  const Order& o = orders_[*found];
-  if (s) *s = static_cast<Side>(o.side);
-  if (price) *price = o.price;
+  const uint32_t idx = orders_.find(order_id);
+  if (idx == kNil) return false;
+  const OrderTable::Order& o = orders_[idx];
+  const Queue& q = queues_[o.queue];
+  if (s) *s = static_cast<Side>(q.side);
+  if (price) *price = q.price;
   if (qty) *qty = o.qty;
   return true;
 }
 
 void L3Book::clear() {
-  ids_.clear();
-  bid_levels_.clear();
-  ask_levels_.clear();
+  orders_.clear();
   queues_.clear();
   free_queue_ = kNil;
-  orders_.clear();
-  free_head_ = kNil;
-  live_orders_ = 0;
   bids_.clear();
   asks_.clear();
 }

@@ -1,13 +1,14 @@
-// Market-by-order book: every resting order by id (open-addressing hash map into a pooled order
-// array), per-level FIFO queues (intrusive lists) and the aggregated levels in two Ladders.
-// No allocation per event once warm (pools and tables only grow); no Node dependency.
+// Market-by-order book: every resting order inline in an id-keyed open-addressing table (OrderTable),
+// per-level FIFO queues as intrusive links between table slots, the aggregated levels in two Ladders
+// whose Level.aux names the level's queue. Tables start empty and grow: construction allocates nothing.
+// No allocation per event once warm; no Node dependency.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "book/flat_map.h"
 #include "book/ladder.h"
+#include "book/order_table.h"
 #include "core/event.h"
 #include "core/status.h"
 
@@ -15,7 +16,7 @@ namespace cmm {
 
 class L3Book {
  public:
-  L3Book();
+  L3Book() = default;
 
   /**
    * Applies one event.
@@ -71,7 +72,7 @@ class L3Book {
 
   void clear();
 
-  size_t order_count() const { return live_orders_; }
+  size_t order_count() const { return orders_.size(); }
   /** Modify/Cancel/executions that named an order id not in the book (skipped, never fatal). */
   uint64_t unknown_orders() const { return unknown_orders_; }
   /** Adds whose id was already resting (the old order was replaced). */
@@ -80,51 +81,37 @@ class L3Book {
   uint64_t invalid_events() const { return invalid_events_; }
 
  private:
-  static constexpr uint32_t kNil = 0xffffffffu;
+  static constexpr uint32_t kNil = OrderTable::kNil;
 
-  struct Order {
-    uint64_t id;
-    int64_t price;
-    int64_t qty;
-    uint64_t priority;  // arrival counter: smaller = earlier in its level
-    uint32_t prev;      // FIFO neighbours at the same level (kNil at the ends)
-    uint32_t next;
-    uint32_t queue;     // index of its level's Queue in queues_
-    uint8_t side;
-  };
-  struct Queue {        // one price level's FIFO (pooled; found by price through the level maps)
-    uint32_t head;
-    uint32_t tail;      // doubles as the free-list link while the queue is unused
+  struct Queue {        // one price level's FIFO (pooled; the level's Ladder entry holds its index in aux)
+    uint32_t head;      // oldest order (table slot), kNil when none
+    uint32_t tail;      // newest order; doubles as the free-list link while the queue is unused
     int64_t untracked;  // anonymous qty, ahead of every order
     int64_t price;
     uint8_t side;
+    bool live;
   };
   Ladder& ladder(uint8_t s) { return s == kSideBid ? bids_ : asks_; }
-  FlatMap<uint32_t>& level_map(uint8_t s) { return s == kSideBid ? bid_levels_ : ask_levels_; }
-  const FlatMap<uint32_t>& level_map(uint8_t s) const { return s == kSideBid ? bid_levels_ : ask_levels_; }
-  uint32_t alloc_order();
-  uint32_t find_queue(uint8_t s, int64_t price) const;  // kNil when the level has no queue
-  uint32_t queue_for(uint8_t s, int64_t price);         // find or create the level's FIFO
-  void enqueue(uint32_t idx);                       // append to its level's FIFO; ladder += qty, count += 1
-  void unlink(uint32_t idx);                        // take out of its FIFO; ladder and id map untouched
-  void remove_order(uint32_t idx);                  // unlink, ladder -= qty/count, unmap, free
-  void reduce(uint32_t idx, int64_t by);            // cancel/execute by qty (removes at 0)
+  const Ladder& ladder(uint8_t s) const { return s == kSideBid ? bids_ : asks_; }
+  uint32_t find_queue(uint8_t s, int64_t price) const;             // kNil when the level has no queue
+  uint32_t join_level(uint8_t s, int64_t price, int64_t dqty, int64_t dcount);  // ladder += and the level's queue
+  uint32_t order_slot(uint64_t id, bool* existed);   // find or insert (grows the table)
+  void attach(uint32_t idx, uint8_t s, int64_t price);  // to the back of its level's FIFO; ladder += qty, count += 1
+  void detach(uint32_t idx);                         // out of its FIFO; ladder -= qty / count; queue dropped if empty
+  void unlink(uint32_t idx);                         // out of its FIFO only
+  void erase_order(uint32_t idx);                    // drop the (unlinked) order from the table
+  void remove_order(uint32_t idx) { detach(idx); erase_order(idx); }
+  void reduce(uint32_t idx, int64_t by);             // cancel/execute by qty (removes at 0)
   void drop_queue_if_empty(uint32_t qi);
-  Status apply_untracked(const Event& e);           // order_id 0 events
+  Status apply_untracked(const Event& e);            // order_id 0 events
   void reduce_untracked(uint8_t s, int64_t price, int64_t by);
-  void remove_level(uint8_t s, int64_t price);      // every order and the untracked qty
+  void remove_level(uint8_t s, int64_t price);       // every order and the untracked qty
 
   Ladder bids_{true};
   Ladder asks_{false};
-  std::vector<Order> orders_;
-  uint32_t free_head_ = kNil;  // free list threaded through Order::next
+  OrderTable orders_;
   std::vector<Queue> queues_;
-  uint32_t free_queue_ = kNil;   // free list threaded through Queue::tail
-  FlatMap<uint32_t> ids_;        // order id -> index in orders_
-  FlatMap<uint32_t> bid_levels_; // price -> index in queues_
-  FlatMap<uint32_t> ask_levels_;
-  uint64_t next_priority_ = 1;
-  size_t live_orders_ = 0;
+  uint32_t free_queue_ = kNil;  // free list threaded through Queue::tail
   uint64_t unknown_orders_ = 0;
   uint64_t duplicate_adds_ = 0;
   uint64_t invalid_events_ = 0;

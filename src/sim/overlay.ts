@@ -8,18 +8,18 @@ import { FlashCrash, Injector, crashOffsetFraction, crashParams, crashPhaseAt, v
 /**
  * What the overlay does, per instrument, with t measured from the first event's exchange time:
  * - Keeps the SOURCE book (L2 levels, or L3 orders) from the stream itself.
- * - Computes an offset path O(t) in whole ticks: a flash crash contributes crashOffsetFraction(t) × the
- *   instrument's reference price at the crash time (source mid, else last trade); a reversal contributes
- *   −2·d·(t − t_r) after t_r, with d the output's average drift from the start to t_r (or `reversalDriftTicksPerSecond`),
- *   so the drift after t_r is the negative of the drift before.
+ * - Computes an offset path O(t) on the price grid (`priceStepTicks`): a flash crash contributes
+ *   crashOffsetFraction(t) × the instrument's price at the crash time (mid, else last trade); a reversal
+ *   contributes −2·d·(t − t_r) after t_r, with d the source's average drift from the start to t_r (or
+ *   `reversalDriftTicksPerSecond`), so the drift after t_r is the negative of the drift before.
  * - Every price after an injector starts is shifted by O(t). When O changes (checked only between messages),
  *   the book is re-keyed: one synthetic message SnapshotBegin, the source book shifted by the new O (L2
  *   levels or L3 Adds), SnapshotEnd, seq = the instrument's last seq, prev_seq = 0 (no gap is reported).
  * - While a crash is falling, displayed L2 bid quantities are thinned to ceil(q × crashBidKeep) (liquidity
  *   withdrawal; not on L3, whose later Cancel quantities refer to the source orders) and each re-key adds a
  *   synthetic aggressive SELL trade print (1 lot) at the new best bid.
- * Cost: a re-key is one event per level or order, once per tick of offset change (a 5 % crash on a 10,000-tick
- * price re-keys 500 times during the fall).
+ * Cost: a re-key is one event per level or order, once per grid step of offset change (a 5 % crash on a price
+ * of 10,000 steps re-keys 500 times during the fall).
  * Limits: the replayed participants do not react (no impact, no real liquidity change besides the
  * thinning); L3 queue priority is rebuilt in arrival order at every re-key; offsets are whole ticks and are
  * capped so prices stay ≥ 1 tick; inserted trades are prints, not executions against the book.
@@ -31,6 +31,12 @@ export interface OverlayOptions {
   crashBidKeep?: number;
   /** Drift (ticks per second) to reverse at a reversal; default: estimated from the stream before it. */
   reversalDriftTicksPerSecond?: number;
+  /**
+   * Offsets are whole multiples of this many ticks, so shifted prices stay on the venue's price grid.
+   * Default: inferred per instrument as the gcd of the prices seen before the first injector starts (e.g. 100
+   * for LOBSTER prices in 1/10000 USD that trade in cents; 1 for most crypto feeds).
+   */
+  priceStepTicks?: number;
 }
 
 interface L3Order {
@@ -52,6 +58,7 @@ interface InstrumentState {
   crashRef: number[]; // per crash injector; NaN until known
   reversalDrift: number[]; // per reversal injector
   firstRef: number;
+  priceGcd: bigint;
 }
 
 /** Stateful transform; feed batches in stream order, get transformed batches back. */
@@ -69,6 +76,8 @@ export class InjectorOverlay {
     validateInjectors(injectors, Infinity);
     const keep = options.crashBidKeep ?? 0.3;
     if (!(keep > 0 && keep <= 1)) throw expected('a fraction in (0, 1]', 'crashBidKeep', keep);
+    const step = options.priceStepTicks;
+    if (step !== undefined && !(Number.isSafeInteger(step) && step >= 1)) throw expected('a positive integer', 'priceStepTicks', step);
     this.keepWhileFalling = keep;
     this.crashes = injectors.filter((i): i is FlashCrash => i.kind === 'flash-crash').map(crashParams);
     this.reversals = injectors.filter((i) => i.kind === 'reversal').map((i) => i.atSeconds).sort((a, b) => a - b);
@@ -77,7 +86,7 @@ export class InjectorOverlay {
       if (!ids.includes(info.id)) continue;
       this.states.set(info.id, {
         info, bids: new Map(), asks: new Map(), orders: new Map(), lastTrade: 0n, lastSeq: 0n, offset: 0, keep: 1,
-        atBoundary: true, crashRef: this.crashes.map(() => NaN), reversalDrift: this.reversals.map(() => NaN), firstRef: NaN,
+        atBoundary: true, crashRef: this.crashes.map(() => NaN), reversalDrift: this.reversals.map(() => NaN), firstRef: NaN, priceGcd: 0n,
       });
     }
   }
@@ -120,14 +129,15 @@ export class InjectorOverlay {
     this.reversals.forEach((tr, k) => {
       if (t < tr) return;
       if (Number.isNaN(st.reversalDrift[k])) {
-        const now = this.referencePrice(st, st.offset);
+        const now = this.referencePrice(st, 0); // the source's own trend, not the offsets added so far
         st.reversalDrift[k] = this.options.reversalDriftTicksPerSecond ?? (tr > 0 && !Number.isNaN(st.firstRef) ? (now - st.firstRef) / tr : 0);
       }
       offset += -2 * st.reversalDrift[k] * (t - tr);
     });
-    let rounded = Math.round(offset);
+    const step = this.options.priceStepTicks ?? (st.priceGcd > 0n ? Number(st.priceGcd) : 1);
+    let rounded = Math.round(offset / step) * step;
     const ref = st.firstRef; // cheap stand-in for the price level: keeps shifted prices ≥ 1 tick
-    if (!Number.isNaN(ref) && ref + rounded < 1) rounded = 1 - Math.floor(ref);
+    if (!Number.isNaN(ref) && ref + rounded < step) rounded = -Math.floor((ref - step) / step) * step;
     return { offset: rounded, keep: st.info.bookType === 'L2' ? keep : 1 };
   }
 
@@ -193,6 +203,7 @@ export class InjectorOverlay {
     const seq = dv.getBigUint64(off + 40, true);
     const flags = dv.getUint16(off + 62, true);
     if (seq !== 0n) st.lastSeq = seq;
+    if (st.offset === 0 && price > 0n && kind !== EventKind.Trade) st.priceGcd = gcd(st.priceGcd, price);
     const levels = side === Side.Bid ? st.bids : st.asks;
     switch (kind) {
       case EventKind.SnapshotBegin:
@@ -286,6 +297,11 @@ export class InjectorOverlay {
     const at = this.outLen - EVENT_SIZE;
     this.outView.setUint16(at + 62, this.outView.getUint16(at + 62, true) | flag, true);
   }
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b > 0n) [a, b] = [b, a % b];
+  return a;
 }
 
 /** Streams `events` (batches of 64-byte events, in order) through an InjectorOverlay. */

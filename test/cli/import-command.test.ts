@@ -81,3 +81,27 @@ test('argument errors: unknown venue, no output, output equal to an input', () =
   assert.match(cmm('import', 'bybit', f, '-o', f).stderr, /not an input/);
   assert.match(cmm('import', 'bybit', '/no/such/file', '-o', tmp('x.cmm')).stderr, /E_FILE_NOT_FOUND/);
 });
+
+test('lobster: message files merged (instrument per ticker), orderbook files skipped', async () => {
+  const { parseLobsterMessages } = await import('../../src/import/lobster');
+  const dir = path.join(FIX, 'lobster');
+  const aapl = path.join(dir, 'AAPL_2012-06-21_34200000_57600000_message_10.csv');
+  const book = path.join(dir, 'AAPL_2012-06-21_34200000_57600000_orderbook_10.csv');
+  const amzn = path.join(dir, 'AMZN_2012-06-21_34200000_57600000_message_1.with_header.csv.gz');
+  const out = tmp('lobster.cmm');
+  const r = cmm('import', 'lobster', aapl, book, amzn, '-o', out, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.deepEqual(summary.instruments.map((i: { id: number; symbol: string }) => `${i.id}:${i.symbol}`), ['0:AAPL', '1:AMZN']);
+  assert.equal(summary.files[1].skipped['orderbook file'], 1);
+  const n = parseLobsterMessages(aapl).batch.length + parseLobsterMessages(amzn).batch.length;
+  const log = readAllEvents(out);
+  assert.equal(log.count, n);
+  const dv = new DataView(log.events.buffer, log.events.byteOffset, log.count * 64);
+  const seen = new Set<number>();
+  for (let i = 0; i < log.count; i++) {
+    seen.add(dv.getUint32(i * 64 + 56, true));
+    if (i > 0) assert.ok(dv.getBigInt64(i * 64 + 8, true) >= dv.getBigInt64((i - 1) * 64 + 8, true), 'merged by receive time');
+  }
+  assert.deepEqual([...seen].sort(), [0, 1]);
+});

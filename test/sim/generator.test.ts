@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EVENT_SIZE, EventKind, Side } from '../../src/core/event';
 import { EngineError } from '../../src/errors';
-import { MarketGenerator, generateMarket, realisedVolByRegime } from '../../src/sim/generator';
-import { REGIME_PARAMS } from '../../src/sim/scenario';
+import { MarketGenerator, generateMarket } from '../../src/sim/generator';
+import { REGIME_PARAMS, realisedVolByRegime } from '../../src/sim/scenario';
 import { checkL2Stream, olsSlope, returnVolBps, std } from './sim-fixtures';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

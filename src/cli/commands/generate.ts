@@ -3,7 +3,8 @@
 import { ParsedArgs, flagBool, flagNumber, flagString, parseArgs } from '../args';
 import { EngineError, expected } from '../../errors';
 import { EventLogWriter } from '../../log/event-log';
-import { CST_FLOW, MarketGenerator } from '../../sim/generator';
+import { CST_FLOW } from '../../sim/flow';
+import { MarketGenerator } from '../../sim/generator';
 import { Injector, RegimeMode, Trend, parseDuration } from '../../sim/scenario';
 
 export const usage = `generate --minutes M --regime low|medium|high|switching --seed S -o FILE [options]   write a synthetic market
