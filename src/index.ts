@@ -22,6 +22,7 @@ export * from './sim/overlay';
 export * from './sim/as-market';
 export * from './import/common';
 export * from './import/lines';
+export * from './import/merge';
 export * from './import/decimal';
 export * from './import/bybit';
 export * from './import/binance';

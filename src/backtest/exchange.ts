@@ -221,8 +221,11 @@ export class SimExchange {
         } else {
           o.front -= book.qty;
           o.traded += book.qty;
-          if (o.front < 0) {
-            q = Math.min(o.leaves, -o.front);
+          // Whole lots only (the prob models' front is an estimate and may be fractional): a fraction
+          // waits for the next print.
+          const excess = Math.floor(-o.front + 1e-9);
+          if (excess > 0) {
+            q = Math.min(o.leaves, excess);
             o.front = 0;
           }
         }

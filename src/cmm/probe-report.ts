@@ -4,6 +4,8 @@ import { Canvas, Rgb, encodePng } from '../backtest/png';
 import type { ProbeResult } from './probe';
 
 const fmt = (v: number, digits = 3): string => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+/** The 5×7 font has ASCII only: spell out the few other characters the labels use. */
+const ascii = (s: string): string => s.replace(/×/g, 'x').replace(/²/g, '2').replace(/[—–]/g, '-').replace(/[^\x20-\x7e]/g, '?');
 
 /** Per regime: one row per layer with "R² / F" per task, the baseline row and the picked layer per task. */
 export function formatProbeTable(p: ProbeResult): string {
@@ -53,16 +55,16 @@ export function renderProbePng(p: ProbeResult): Uint8Array {
   const width = barX + 90;
   const height = top + headH + gridH + 10 + cellH + 62;
   const cv = new Canvas(width, height);
-  cv.text(margin, 14, `normalized fluorescent probe: ${p.teacher}`.slice(0, Math.floor((width - 2 * margin) / 12)), BLACK, 2);
+  cv.text(margin, 14, ascii(`normalized fluorescent probe: ${p.teacher}`).slice(0, Math.floor((width - 2 * margin) / 12)), BLACK, 2);
   cv.text(margin, 38, 'F = (R2 - B) / (max over layers R2 - B), clipped to [0,1].  Cell: F (large), test R2 (small).  Box: picked layer.', GREY, 1);
-  cv.text(margin, 50, `B = ridge probe on ${p.baselineInput}`.slice(0, Math.floor((width - 2 * margin) / 6)), GREY, 1);
+  cv.text(margin, 50, ascii(`B = ridge probe on ${p.baselineInput}`).slice(0, Math.floor((width - 2 * margin) / 6)), GREY, 1);
 
   p.regimes.forEach((reg, r) => {
     const x0 = margin + r * (panelW + gap), y0 = top;
     const n = p.samples[0]?.[r] ?? { train: 0, test: 0 };
-    cv.text(x0 + labelW, y0, `regime ${reg}`, BLACK, 2);
+    cv.text(x0 + labelW, y0, ascii(`regime ${reg}`), BLACK, 2);
     cv.text(x0 + labelW, y0 + 18, `train ${n.train}  test ${n.test}`, GREY, 1);
-    p.tasks.forEach((task, k) => centred(cv, x0 + labelW + k * cellW + cellW / 2, y0 + 30, task, BLACK, 1));
+    p.tasks.forEach((task, k) => centred(cv, x0 + labelW + k * cellW + cellW / 2, y0 + 30, ascii(task), BLACK, 1));
     const gy = y0 + headH;
     for (let l = 0; l < p.layers; l++) {
       const y = gy + l * cellH;
@@ -103,7 +105,7 @@ export function renderProbePng(p: ProbeResult): Uint8Array {
 
   // Colour scale.
   const bx = barX + 10, by0 = top + headH;
-  cv.text(bx - 4, top + 30, 'F', BLACK, 2);
+  cv.text(bx + 4, top + 16, 'F', BLACK, 2);
   for (let y = 0; y < gridH; y++) cv.rect(bx, by0 + y, 22, 1, fluorescenceColour(1 - y / Math.max(1, gridH - 1)));
   for (const [v, label] of [[1, '1.0'], [0.5, '0.5'], [0, '0.0']] as const) {
     const y = by0 + (1 - v) * (gridH - 1);

@@ -3,15 +3,18 @@
 //   remaining amount (and price); order_deleted -> Cancel of the remaining amount the importer tracked
 //   (the message's own amount is 0 when the order was filled); trade -> Trade (a print only: the fills
 //   already reached the book through order_changed/order_deleted, so no ExecResting).
-// Trade side: the log has no order ids on trades. The aggressor is inferred from the order events just
-// before the print: the orders reduced at the trade's price (changed down, or deleted with amount 0)
-// are its two parties; the resting one is the older (smaller id: Bitstamp ids increase with time), so
-// the aggressor is on the other side, and the trade's order_id is the resting order's id. A trade with
-// no reduced order at its price gets Side.None (counted: "trade side unknown").
+// Orders resting before the recording started are unknown: their deletes are skipped (counted), a
+// change of one is an Add (it rests with that amount; its queue position is lost). The feed sometimes
+// delivers an order's last change after its delete: such a change is skipped, not resurrected.
+// Crossed moments: an incoming order is published before the fills it causes, so the book is crossed
+// for a few lines; those lines stay one message (EndOfMessage once uncrossed, see holdWhileCrossed).
+// Trade side: the log has no order ids on trades. The parties are the orders filled at the trade's
+// price just before the print (changed down, or deleted with amount 0, known or not); the resting one
+// is the older (smaller id: Bitstamp ids grow with time), the aggressor is on the other side, and the
+// trade's order_id is the resting order. No filled order at that price: Side.None (noted in the report).
 // order_book lines are top-20 L2 snapshots of an L3 feed: they cannot rebuild order queues, so they are
-// NOT emitted. They serve as a check: at each one the importer compares the top 20 levels of its own
-// reconstruction and reports how many matched (orders resting before the recording started are
-// unknown, so early snapshots differ until those orders leave the book).
+// NOT emitted (no resync). They are a check: at each one the importer compares its own reconstruction
+// level by level and reports the matches (levels holding unknown older orders come out short).
 // Times: tsExchange = tsLocal = the line's ms stamp (the `datetime` field is the order's creation time).
 import { EventKind, Side } from '../core/event';
 import {
@@ -281,7 +284,6 @@ class BitstampParser implements LineParser {
   private check(d: any, inst: InstrumentScale, ctx: ParseContext): void {
     const c = this.counts;
     c.snapshots++;
-    ctx.skip('order_book (L2 top-20 snapshot of an L3 feed: verification only)');
     let all = true;
     let top = true;
     for (const [side, list] of [[Side.Bid, d.bids], [Side.Ask, d.asks]] as const) {
@@ -323,6 +325,7 @@ class BitstampParser implements LineParser {
       if (c.firstMatchLine === 0) c.firstMatchLine = ctx.line;
     }
     if (top) c.topMatched++;
+    ctx.skip('order_book (L2 top-20 snapshot of an L3 feed: verification only)');
   }
 
   endSource(ctx: ParseContext): void {

@@ -496,5 +496,7 @@ export function validateGeneratorOptions(o: GeneratorOptions): GeneratorOptions 
   if (!(p0 >= 1000 && p0 <= 1e9)) throw expected('an initial price of 1e3 to 1e9 ticks', 'initialPrice / tickSize', p0);
   if (o.batchEvents !== undefined && !(Number.isInteger(o.batchEvents) && o.batchEvents >= 64)) throw expected('an integer ≥ 64', 'batchEvents', o.batchEvents);
   if (o.warmupSeconds !== undefined && !(o.warmupSeconds >= 0 && o.warmupSeconds <= 3600)) throw expected('0 to 3600 seconds', 'warmupSeconds', o.warmupSeconds);
+  const h = o.flow?.hawkes;
+  if (h && !(h.beta > 0 && h.alpha >= 0 && h.alpha < h.beta)) throw expected('0 ≤ alpha < beta (a stationary Hawkes process)', 'flow.hawkes', `alpha ${h.alpha}, beta ${h.beta}`);
   return o;
 }

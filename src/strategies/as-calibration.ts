@@ -2,7 +2,8 @@
 //  - σ (ticks/√s): realised variance of the mid sampled on a fixed clock, σ² = Σ(Δmid)² / (n·Δt).
 //  - A, k: fill intensity at distance δ from the mid, λ(δ) = A·e^(−kδ) per side. Each trade print is a
 //    market order that reached depth d = (price − mid before it)·aggressor sign; a quote at δ would have
-//    been reached by the prints with d >= δ, so λ̂(δ) = #{d >= δ} / (2·T) on δ = 0.5, 1, 1.5, ... ticks.
+//    been reached by the prints with d >= δ, so λ̂(δ) = #{d >= δ} / (2·T) on a half-price-step grid from
+//    the median half-spread outwards (inside the spread every print reaches the touch: λ is flat there).
 //    ln λ̂ = ln A − kδ is fitted by least squares over the grid points with at least 10 prints.
 //  - spread, trade size, volatility and flow quantiles (RL state scaling, default quote size).
 //  - the price grid: gcd of the book's prices (LOBSTER prices are in 1/10000 $ but trade on whole cents).
@@ -130,7 +131,10 @@ export function calibrateMarket(tape: Tape, fromNs: number, toNs: number, sample
   const points: IntensityPoint[] = [];
   const sorted = Float64Array.from(dists).sort();
   const priceStep = step > 0 ? step : 1;
-  for (let j = 1; j <= 400; j++) {
+  const medianSpread = quantile(Float64Array.from(spreads), 0.5);
+  // Inside the spread λ is flat (every print reaches the touch): the fit starts at the median half-spread.
+  const j0 = Math.max(1, Math.round((Number.isFinite(medianSpread) ? medianSpread : priceStep) / priceStep));
+  for (let j = j0; j <= j0 + 400; j++) {
     const delta = 0.5 * j * priceStep;
     let lo = 0;
     let hi = sorted.length;
@@ -176,7 +180,7 @@ export function calibrateMarket(tape: Tape, fromNs: number, toNs: number, sample
 
   return {
     fromNs, toNs, seconds, rows, priceStep, sigma, sigmaSamples: n, sigmaSampleNs: dt, A, k, trades: dists.length, fitR2, points,
-    medianSpread: quantile(Float64Array.from(spreads), 0.5),
+    medianSpread,
     p95Spread: quantile(Float64Array.from(spreads), 0.95),
     medianTradeQty: quantile(Float64Array.from(sizes), 0.5),
     p95RealisedVol: quantile(Float64Array.from(vols), 0.95),

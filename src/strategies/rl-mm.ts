@@ -20,6 +20,14 @@ export const RL_ACTIONS: readonly (readonly [number, number])[] = [
 export const CLEAR_ACTION = RL_ACTIONS.length;
 export const RL_ACTION_COUNT = RL_ACTIONS.length + 1;
 
+/**
+ * Asymmetrically dampened step reward: ΔPnL − η·max(0, inventory·Δmid). Gains from holding inventory
+ * through a favourable move are damped; losses from an adverse move are kept whole.
+ */
+export function dampedReward(deltaPnl: number, inventory: number, deltaMid: number, eta: number): number {
+  return deltaPnl - eta * Math.max(0, inventory * deltaMid);
+}
+
 export interface RlScaling {
   /** |position| that maps to ±1 (the risk limit). */
   maxPosition: number;
@@ -152,8 +160,7 @@ export class RlMarketMaker implements Strategy {
 
   /** Step reward in ticks per quote clip: ΔPnL minus η × the inventory's gain from the mid move. */
   private reward(equityTL: number, mid: number): number {
-    const speculative = this.prevPos * (mid - this.prevMid);
-    return (equityTL - this.prevEquityTL - this.params.eta * Math.max(0, speculative)) / this.qty;
+    return dampedReward(equityTL - this.prevEquityTL, this.prevPos, mid - this.prevMid, this.params.eta) / this.qty;
   }
 
   private qValues(active: Int32Array): Float64Array {

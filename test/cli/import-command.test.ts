@@ -46,7 +46,7 @@ test('bybit: the log holds exactly the importer events; --json summary on the la
   assert.equal(log.header.source, 'cmm import bybit');
 });
 
-test('binance: gzip inputs merged into one log with three instruments', async () => {
+test('binance: gzip inputs merged into one log, --symbols keeps spot and futures BTCUSDT', async () => {
   const inputs = ['spot_btcusdt', 'usdm_btcusdt', 'usdm_ethusdt'].map((f) => path.join(FIX, 'binance', `${f}_20240808.head400.gz`));
   const out = tmp('binance.cmm');
   const r = cmm('import', 'binance', ...inputs, '-o', out, '--json', '--symbols', 'BTCUSDT');

@@ -70,16 +70,18 @@ test('targets match the true book after t, inputs match the engine row at t', ()
 });
 
 test('no look-ahead: a different future leaves earlier inputs unchanged; targets see it; train cut points hold on shifted test vol', () => {
-  const M = 5100; // the future changes from message M on (inside the test split)
   const calm = syntheticStream({ messages: 6000, seed: 11 });
-  const wild = syntheticStream({ messages: 6000, seed: 11, vol: (m) => (m >= M ? 12 : 1), tradeScale: (m) => (m >= M ? 1000 : 1) });
-  assert.equal(calm.batch.length, wild.batch.length, 'same event structure');
   const opts = { every: 5, horizon: 30, window: 16 };
   const a = buildDatasetFromInputs([inputOf('calm', calm.batch)], opts);
+  // The future changes right after a decision inside the test split: message M is the first one after it.
+  const nM = a.event[Math.round(a.header.samples * 0.85)];
+  const M = calm.truth.messageEnd.indexOf(nM) + 1;
+  assert.ok(M > 0, 'decisions sit at message ends');
+  const wild = syntheticStream({ messages: 6000, seed: 11, vol: (m) => (m >= M ? 12 : 1), tradeScale: (m) => (m >= M ? 1000 : 1) });
+  assert.equal(calm.batch.length, wild.batch.length, 'same event structure');
   const b = buildDatasetFromInputs([inputOf('wild', wild.batch)], opts);
   assert.equal(a.header.samples, b.header.samples);
   assert.deepEqual(a.header.splits, b.header.splits);
-  const nM = calm.truth.messageEnd[M - 1]; // last event position before the future changes
   assert.ok(nM > a.event[a.header.splits.test.start], 'the change is inside the test split');
   let before = 0, straddling = 0, straddlingDiffer = 0, afterDiffer = 0;
   for (let i = 0; i < a.header.samples; i++) {
@@ -99,7 +101,10 @@ test('no look-ahead: a different future leaves earlier inputs unchanged; targets
     } else if (ra.x.some((v, k) => v !== rb.x[k])) afterDiffer++;
   }
   assert.ok(before > 500 && straddling > 0, `before ${before}, straddling ${straddling}`);
-  assert.equal(straddlingDiffer, straddling, 'targets whose horizon crosses the change see the new future');
+  const atChange = Array.from(a.event).indexOf(nM);
+  assert.deepEqual(rowsOf(a, atChange).x, rowsOf(b, atChange).x, 'the decision right before the change has the same inputs');
+  assert.notDeepEqual(rowsOf(a, atChange).y, rowsOf(b, atChange).y, '... and different targets');
+  assert.ok(straddlingDiffer > 0, 'targets whose horizon crosses the change see the new future');
   assert.ok(afterDiffer > 0, 'inputs after the change do see it');
   // Regime cut points come from the train split only: unchanged by the wild test period, and applied as is.
   assert.deepEqual(a.header.sources[0].regimeCuts, b.header.sources[0].regimeCuts);

@@ -9,7 +9,7 @@ import { EngineError } from '../../src/errors';
 import { importBinance } from '../../src/import/binance';
 import { importBitstamp } from '../../src/import/bitstamp';
 import { importBybit } from '../../src/import/bybit';
-import { mergeByLocalTime } from '../../src/import/common';
+import { mergeByLocalTime } from '../../src/import/merge';
 import { decimalPlaces, decimalToUnits, numberToUnits } from '../../src/import/decimal';
 import { gzipBufferSource, textSource } from '../../src/import/lines';
 import { eventsOf, fixture } from './import-fixtures';

@@ -7,7 +7,8 @@ import type { EventBatch } from '../../src/core/event';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..'); // dist/test/import -> repo root
 export const FIXTURES = path.join(REPO, 'test', 'fixtures');
-export const SHARED_DATA = path.resolve(REPO, '..', 'shared', 'data');
+/** ../shared/data next to the repository (CMM_SHARED_DATA overrides, e.g. to check the skips). */
+export const SHARED_DATA = process.env.CMM_SHARED_DATA ?? path.resolve(REPO, '..', 'shared', 'data');
 
 export function fixture(venue: string, name: string): string {
   return path.join(FIXTURES, venue, name);

@@ -178,6 +178,7 @@ test('bad generator options give "expected X for Y, got Z" errors', () => {
     [{ seconds: 60, regime: 'low', seed: 1, injectors: [{ kind: 'reversal', atSeconds: 10 }] }, /expected a bull or bear trend .* got "sideways"/],
     [{ seconds: 60, regime: 'low', seed: 1, injectors: [{ kind: 'flash-crash', atSeconds: 10, depthPct: 80 }] }, /expected a depth in \(0, 50\] % for flash-crash depth, got 80/],
     [{ seconds: 60, regime: 'low', seed: 1, injectors: [{ kind: 'flash-crash', atSeconds: 90, depthPct: 5 }] }, /expected a time before the end \(60 s\) for flash-crash at/],
+    [{ seconds: 60, regime: 'low', seed: 1, flow: { hawkes: { alpha: 3, beta: 2 } } }, /expected 0 ≤ alpha < beta .* for flow.hawkes, got "alpha 3, beta 2"/],
   ];
   for (const [opts, re] of bad) {
     assert.throws(() => new MarketGenerator(opts as never), (e: unknown) => e instanceof EngineError && e.code === 'E_INVALID_ARG' && re.test(e.message), JSON.stringify(opts));

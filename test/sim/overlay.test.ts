@@ -91,8 +91,29 @@ test('L3 streams are re-keyed with Adds; other instruments pass through untouche
   assert.equal(events[8].price, 4990n);
 });
 
+test('offsets stay on the price grid inferred from the stream (gcd of prices), or the one given', () => {
+  const b = new EventBatch();
+  const s = 1_000_000_000n;
+  b.push(s, s, 0, EventKind.SnapshotBegin, Side.None, 0n, 0n, 0n, 1n, 0n, 0);
+  b.push(s, s, 0, EventKind.Modify, Side.Bid, 100_000n, 5n, 0n, 1n, 0n, EventFlag.Snapshot);
+  b.push(s, s, 0, EventKind.Modify, Side.Ask, 100_100n, 5n, 0n, 1n, 0n, EventFlag.Snapshot);
+  b.push(s, s, 0, EventKind.SnapshotEnd, Side.None, 0n, 0n, 0n, 1n, 0n, EventFlag.EndOfMessage);
+  for (let k = 1; k <= 20; k++) {
+    const t = s + BigInt(k) * 100_000_000n; // every 0.1 s for 2 s
+    b.push(t, t, 0, EventKind.Modify, Side.Bid, 100_000n, BigInt(5 + k), 0n, BigInt(1 + k), BigInt(k), EventFlag.EndOfMessage);
+  }
+  const crash = { kind: 'flash-crash' as const, atSeconds: 0.5, depthPct: 0.77, dropSeconds: 1 };
+  const prices = (out: Uint8Array): bigint[] => Array.from({ length: out.length / EVENT_SIZE }, (_, i) => readEvent(out, i)).filter((e) => e.kind === EventKind.Modify && e.side === Side.Bid).map((e) => e.price);
+  const inferred = prices(new InjectorOverlay(instruments, [crash]).transform(b.bytes()));
+  assert.ok(inferred.every((p) => p % 100n === 0n), inferred.join(' '));
+  assert.equal(inferred[inferred.length - 1], 99_200n); // −0.77 % of the 100,050 mid = −770, on the 100-tick grid
+  const fine = prices(new InjectorOverlay(instruments, [crash], { priceStepTicks: 1 }).transform(b.bytes()));
+  assert.ok(fine.some((p) => p % 100n !== 0n), fine.join(" "));
+});
+
 test('bad overlay options give clear errors', () => {
   assert.throws(() => new InjectorOverlay(instruments, [], { crashBidKeep: 0 }), (e: unknown) => e instanceof EngineError && /expected a fraction in \(0, 1\] for crashBidKeep, got 0/.test(e.message));
+  assert.throws(() => new InjectorOverlay(instruments, [], { priceStepTicks: 0.5 }), (e: unknown) => e instanceof EngineError && /expected a positive integer for priceStepTicks, got 0.5/.test(e.message));
   assert.throws(() => new InjectorOverlay(instruments, [{ kind: 'flash-crash', atSeconds: -1, depthPct: 5 }]), (e: unknown) => e instanceof EngineError && /flash-crash at/.test(e.message));
   assert.throws(() => new InjectorOverlay(instruments, []).transform(new Uint8Array(10)), (e: unknown) => e instanceof EngineError && /64-byte events/.test(e.message));
 });

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { describeFile, writeManifest } from '../models';
 import { LLM_MANIFEST_FORMAT, LlmManifest, LlmTeacher } from './llm';
 import { TinyLmConfig, TinyLmModel, initLmWeights, tinyLmToOnnx } from './llm-model';
-import { BOS_ID, EOS_ID, PAD_ID, WordTokenizer, forecastPrompt, renderForecast, renderNarrative } from './narrative';
+import { BOS_ID, EOS_ID, PAD_ID, WordTokenizer, forecastPrompt, renderForecast, renderNarrative, windowFacts } from './narrative';
 import { SeededRandom, clipByGlobalNorm, tf, useWasmBackend } from './nn';
 import { syntheticDataset } from './synthetic';
 import { TeacherDataset, scoreHeads, sliceDataset } from './teacher';
@@ -72,13 +72,15 @@ export function trainingText(ds: TeacherDataset, i: number, narrative: { tick: n
   return prompt + renderForecast(ds.targets[i * 3], ds.targets[i * 3 + 1], ds.targets[i * 3 + 2]);
 }
 
-/** 33rd / 66th percentiles of realized_vol_ticks at the decision snapshot over the given windows. */
+/** 33rd / 66th percentiles of the narrative's volatility (windowFacts) at the decision snapshot over windows [start, end). */
 export function volatilityCuts(ds: TeacherDataset, start: number, end: number): [number, number] {
-  const c = ds.spec.features.indexOf('realized_vol_ticks');
-  if (c < 0) return [0.7, 1.5];
-  const { T, F } = ds.spec;
+  const per = ds.spec.T * ds.spec.F;
   const v: number[] = [];
-  for (let i = start; i < end; i++) v.push(ds.windows[(i * T + T - 1) * F + c]);
+  for (let i = start; i < end; i++) {
+    const x = windowFacts(ds.windows.subarray(i * per, (i + 1) * per), ds.spec).volatility;
+    if (x !== undefined && Number.isFinite(x)) v.push(x);
+  }
+  if (v.length === 0) return [0.7, 1.5];
   v.sort((a, b) => a - b);
   return [v[Math.floor(v.length / 3)], v[Math.floor((2 * v.length) / 3)]];
 }

@@ -14,47 +14,97 @@ export interface NarrativeOptions {
 const fmt = (x: number, digits: number) => (Object.is(Math.round(x * 10 ** digits) / 10 ** digits, -0) ? 0 : x).toFixed(digits);
 const plural = (n: number, word: string) => `${word}${Math.abs(n) === 1 ? '' : 's'}`;
 
+/** What a narrative says about a window, read from named features (either naming scheme, see FEATURE_ALIASES). */
+export interface WindowFacts {
+  seconds?: number;
+  midMove?: number;
+  midLevel?: number;
+  spreadFrom?: number;
+  spreadTo?: number;
+  bought?: number;
+  sold?: number;
+  traded?: number;
+  trades?: number;
+  netFlow?: number;
+  bidShare?: number;
+  volatility?: number;
+}
+
 /**
- * "Over the last 3.2 s the mid rose 4 ticks to 100.05; the spread widened from 1 to 3 ticks; buyers took 12 lots
- * vs 3 sold in 25 trades; the bid side holds 62% of the top-5 depth; volatility is high." Each clause needs
- * its named features in spec.features and is left out otherwise. Deterministic: same window, same text.
+ * Feature names the narrative understands: the synthetic process's snake_case names and the dataset builder's
+ * (src/cmm/dataset.ts WINDOW_FEATURES). Per-snapshot quantities are summed over snapshots 1..T−1 (what happened
+ * inside the window); levels are read at the last snapshot.
  */
-export function renderNarrative(window: Float32Array, spec: TeacherInputSpec, opts: NarrativeOptions = {}): string {
+export const FEATURE_ALIASES = {
+  midMove: ['mid_change_ticks', 'midChangeTicks'],
+  spread: ['spread_ticks', 'spreadTicks'],
+  volatility: ['realized_vol_ticks', 'logRealisedVol (log1p)'],
+  depthShare: ['bid_depth_5 + ask_depth_5', 'imbalance5'],
+  volume: ['buy_volume + sell_volume', 'logVolume (log1p)'],
+  flow: ['tradeFlowSlog (signed log1p)'],
+} as const;
+
+export function windowFacts(window: Float32Array, spec: TeacherInputSpec, tick = 0.01): WindowFacts {
   const { T, F, features } = spec;
   if (window.length !== T * F) throw expected(`${T}×${F} floats`, 'narrative window', window.length);
-  const tick = opts.tick ?? 0.01;
-  const col = (name: string) => features.indexOf(name);
+  const col = (...names: string[]) => { for (const n of names) { const c = features.indexOf(n); if (c >= 0) return c; } return -1; };
   const at = (t: number, c: number) => window[t * F + c];
-  const sum = (c: number, from = 0) => { let s = 0; for (let t = from; t < T; t++) s += at(t, c); return s; };
+  const sum = (c: number, f: (v: number) => number = (v) => v) => { let s = 0; for (let t = 1; t < T; t++) s += f(at(t, c)); return s; };
+  const facts: WindowFacts = {};
+  const cDt = col('dt_seconds'), cMid = col('mid_price'), cDm = col('mid_change_ticks', 'midChangeTicks');
+  if (cDt >= 0) facts.seconds = sum(cDt);
+  if (cMid >= 0) facts.midLevel = at(T - 1, cMid);
+  if (cDm >= 0) facts.midMove = Math.round(sum(cDm));
+  else if (cMid >= 0) facts.midMove = Math.round((at(T - 1, cMid) - at(0, cMid)) / tick);
+  const cSp = col('spread_ticks', 'spreadTicks');
+  if (cSp >= 0) { facts.spreadFrom = at(0, cSp); facts.spreadTo = at(T - 1, cSp); }
+  const cBuy = col('buy_volume'), cSell = col('sell_volume'), cLogVol = col('logVolume'), cTrades = col('trade_count');
+  if (cBuy >= 0 && cSell >= 0) { facts.bought = sum(cBuy); facts.sold = sum(cSell); }
+  else if (cLogVol >= 0) facts.traded = sum(cLogVol, Math.expm1);
+  if (cTrades >= 0) facts.trades = Math.round(sum(cTrades));
+  const cFlow = col('tradeFlowSlog');
+  if (cFlow >= 0) { const v = at(T - 1, cFlow); facts.netFlow = Math.sign(v) * Math.expm1(Math.abs(v)); }
+  const cBid = col('bid_depth_5'), cAsk = col('ask_depth_5'), cImb = col('imbalance5');
+  if (cBid >= 0 && cAsk >= 0) { const b = at(T - 1, cBid), a = at(T - 1, cAsk); if (a + b > 0) facts.bidShare = b / (a + b); }
+  else if (cImb >= 0) facts.bidShare = (1 + at(T - 1, cImb)) / 2;
+  const cVol = col('realized_vol_ticks'), cLogRv = col('logRealisedVol');
+  if (cVol >= 0) facts.volatility = at(T - 1, cVol);
+  else if (cLogRv >= 0) facts.volatility = Math.expm1(at(T - 1, cLogRv));
+  return facts;
+}
+
+/**
+ * "Over the last 3.2 s the mid rose 4 ticks to 100.05; the spread widened from 1 to 3 ticks; buyers took 12 lots
+ * vs 3 sold in 25 trades; the bid side holds 62% of the top-5 depth; volatility is high." A clause whose features
+ * are absent is left out; non-finite values drop their clause. Deterministic: same window, same text.
+ */
+export function renderNarrative(window: Float32Array, spec: TeacherInputSpec, opts: NarrativeOptions = {}): string {
+  const tick = opts.tick ?? 0.01;
+  const f = windowFacts(window, spec, tick);
+  const ok = (...v: (number | undefined)[]) => v.every((x) => x !== undefined && Number.isFinite(x));
   const clauses: string[] = [];
-  const cDt = col('dt_seconds'), cMid = col('mid_price'), cDm = col('mid_change_ticks');
-  const lead = cDt >= 0 ? `Over the last ${fmt(sum(cDt, 1), 1)} s` : `Over the last ${T} snapshots`;
-  if (cMid >= 0 || cDm >= 0) {
-    const moved = cDm >= 0 ? Math.round(sum(cDm, 1)) : Math.round((at(T - 1, cMid) - at(0, cMid)) / tick);
-    const decimals = Math.max(0, Math.ceil(-Math.log10(tick) - 1e-9) + 1);
-    const level = cMid >= 0 ? ` to ${fmt(at(T - 1, cMid), decimals)}` : '';
-    clauses.push(moved === 0 ? `the mid was unchanged${cMid >= 0 ? ` at ${fmt(at(T - 1, cMid), decimals)}` : ''}`
-      : `the mid ${moved > 0 ? 'rose' : 'fell'} ${Math.abs(moved)} ${plural(moved, 'tick')}${level}`);
+  const lead = ok(f.seconds) ? `Over the last ${fmt(f.seconds as number, 1)} s` : `Over the last ${spec.T} snapshots`;
+  const decimals = Math.max(0, Math.ceil(-Math.log10(tick) - 1e-9) + 1);
+  const level = ok(f.midLevel) ? fmt(f.midLevel as number, decimals) : undefined;
+  if (ok(f.midMove)) {
+    const m = f.midMove as number;
+    clauses.push(m === 0 ? `the mid was unchanged${level ? ` at ${level}` : ''}` : `the mid ${m > 0 ? 'rose' : 'fell'} ${Math.abs(m)} ${plural(m, 'tick')}${level ? ` to ${level}` : ''}`);
   }
-  const cSp = col('spread_ticks');
-  if (cSp >= 0) {
-    const a = Math.round(at(0, cSp)), b = Math.round(at(T - 1, cSp));
+  if (ok(f.spreadFrom, f.spreadTo)) {
+    const a = Math.round(f.spreadFrom as number), b = Math.round(f.spreadTo as number);
     clauses.push(a === b ? `the spread stayed at ${b} ${plural(b, 'tick')}` : `the spread ${b > a ? 'widened' : 'narrowed'} from ${a} to ${b} ${plural(b, 'tick')}`);
   }
-  const cBuy = col('buy_volume'), cSell = col('sell_volume'), cTrades = col('trade_count');
-  if (cBuy >= 0 && cSell >= 0) {
-    const trades = cTrades >= 0 ? ` in ${Math.round(sum(cTrades, 1))} trades` : '';
-    clauses.push(`buyers took ${fmt(sum(cBuy, 1), 0)} lots vs ${fmt(sum(cSell, 1), 0)} sold${trades}`);
+  const inTrades = ok(f.trades) ? ` in ${f.trades} trades` : '';
+  if (ok(f.bought, f.sold)) clauses.push(`buyers took ${fmt(f.bought as number, 0)} lots vs ${fmt(f.sold as number, 0)} sold${inTrades}`);
+  else if (ok(f.traded)) clauses.push(`${fmt(f.traded as number, 0)} lots traded${inTrades}`);
+  if (ok(f.netFlow)) {
+    const n = f.netFlow as number;
+    clauses.push(Math.abs(n) < 0.5 ? 'aggressive flow is balanced' : `aggressive flow favours ${n > 0 ? 'buyers' : 'sellers'} by ${fmt(Math.abs(n), 0)} lots`);
   }
-  const cBid = col('bid_depth_5'), cAsk = col('ask_depth_5');
-  if (cBid >= 0 && cAsk >= 0) {
-    const b = at(T - 1, cBid), a = at(T - 1, cAsk);
-    if (a + b > 0) clauses.push(`the bid side holds ${Math.round((100 * b) / (a + b))}% of the top-5 depth`);
-  }
-  const cVol = col('realized_vol_ticks');
-  if (cVol >= 0) {
+  if (ok(f.bidShare)) clauses.push(`the bid side holds ${Math.round(100 * (f.bidShare as number))}% of the top-5 depth`);
+  if (ok(f.volatility)) {
     const [lo, hi] = opts.volCuts ?? [0.7, 1.5];
-    const v = at(T - 1, cVol);
+    const v = f.volatility as number;
     clauses.push(`volatility is ${v < lo ? 'low' : v < hi ? 'medium' : 'high'}`);
   }
   return `${lead} ${clauses.join('; ')}.`;
@@ -110,6 +160,10 @@ export interface VocabJson {
   tokens: string[];
 }
 
+const NARRATIVE_WORDS = 'Over the last s snapshots mid was unchanged at rose fell tick ticks to spread stayed widened narrowed from ' +
+  'buyers took lots vs sold in trades traded aggressive flow is balanced favours sellers by bid side holds of top depth ' +
+  'volatility low medium high Forecast volume';
+
 const PIECE = / ?[A-Za-z]+| ?[0-9]| ?[^A-Za-z0-9\s]|\s/g;
 
 function splitPieces(text: string): string[] {
@@ -133,9 +187,13 @@ export class WordTokenizer {
     return this.tokens.length;
   }
 
-  /** Words seen at least `minCount` times in `texts`, plus every printable ASCII character with and without a space. */
+  /**
+   * Words seen at least `minCount` times in `texts`, every word of the narrative templates (so either feature
+   * naming scheme tokenises to words), and every printable ASCII character with and without a leading space.
+   */
   static build(texts: string[], minCount = 3): WordTokenizer {
     const counts = new Map<string, number>();
+    for (const p of splitPieces(NARRATIVE_WORDS)) if (p.trim().length > 1) counts.set(p, minCount);
     for (const t of texts) for (const p of splitPieces(t)) if (p.trim().length > 1) counts.set(p, (counts.get(p) ?? 0) + 1);
     const chars: string[] = [];
     for (let c = 32; c < 127; c++) {

@@ -53,7 +53,7 @@ export function syntheticDataset(opts: SyntheticOptions): TeacherDataset & { tic
   const recent: number[] = [];
   const VOL = [0.4, 1.0, 2.2]; // mid-move scale in ticks per snapshot, per regime
   for (let i = 0; i < S; i++) {
-    if (rng.next() < 0.004) regime = Math.min(2, Math.max(0, regime + (rng.next() < 0.5 ? -1 : 1)));
+    if (rng.next() < 0.01) regime = Math.min(2, Math.max(0, regime + (rng.next() < 0.5 ? -1 : 1)));
     const vol = VOL[regime];
     flow = 0.93 * flow + 0.37 * rng.normal(); // persistent order-flow pressure, stationary std ≈ 1
     const dt = -Math.log(1 - rng.next()) * 0.1 / (0.6 + 0.4 * regime);
