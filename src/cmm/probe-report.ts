@@ -56,7 +56,7 @@ export function renderProbePng(p: ProbeResult): Uint8Array {
   const height = top + headH + gridH + 10 + cellH + 62;
   const cv = new Canvas(width, height);
   cv.text(margin, 14, ascii(`normalized fluorescent probe: ${p.teacher}`).slice(0, Math.floor((width - 2 * margin) / 12)), BLACK, 2);
-  cv.text(margin, 38, 'F = (R2 - B) / (max over layers R2 - B), clipped to [0,1].  Cell: F (large), test R2 (small).  Box: picked layer.', GREY, 1);
+  cv.text(margin, 38, 'F = (R2 - B) / (max over layers R2 - B), clipped to 0..1.  Cell: F (large), test R2 (small).  Box: picked layer.', GREY, 1);
   cv.text(margin, 50, ascii(`B = ridge probe on ${p.baselineInput}`).slice(0, Math.floor((width - 2 * margin) / 6)), GREY, 1);
 
   p.regimes.forEach((reg, r) => {

@@ -227,7 +227,7 @@ export function r2FromGram(g: GramStats, t: number, w: ArrayLike<number>, b: num
 }
 
 /** Per-sample penalties tried by default: λ = alpha · n (so the grid does not depend on the sample size). */
-export const DEFAULT_RIDGE_ALPHAS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
+export const DEFAULT_RIDGE_ALPHAS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100];
 
 export interface RidgeCVResult extends RidgeWeights {
   /** Chosen alpha and λ (= alpha · n of all training rows) per task. */

@@ -244,7 +244,7 @@ class BinanceParser implements LineParser {
     for (const diff of held) if (this.apply(diff, inst, b, ctx, true)) applied++;
     if (held.length > 0) {
       ctx.note(`${inst.info.symbol}: ${held.length} depth diffs received before the REST snapshot (line ${ctx.line}): ` +
-        `${held.length - applied} older than it dropped, ${applied} applied right after it with its receive time (TsClamped)`);
+        `${held.length - applied} older than it dropped, ${applied} applied right after it, at its receive time (TsClamped)`);
     }
   }
 

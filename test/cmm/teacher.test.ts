@@ -25,7 +25,7 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 let trainedOnce: Promise<{ trained: TrainedTeacher; ds: TeacherDataset }> | undefined;
 function smallTrained() {
   trainedOnce ??= (async () => {
-    const ds = syntheticDataset({ n: 900, T: 8, seed: 21 });
+    const ds = syntheticDataset({ n: 900, T: 8, seed: 21, stride: 4 });
     const trained = await trainTeacher(sliceDataset(ds, 0, 700), { config: SMALL, batchSize: 32, maxEpochs: 4, patience: 4, warmupSteps: 20, learningRate: 3e-3, seed: 5, log: false });
     return { trained, ds };
   })();
@@ -106,7 +106,7 @@ test('manifest: written by saveTeacher, verified on load; a tampered or missing 
   const { trained, ds } = await smallTrained();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmm-teacher-'));
   try {
-    const m = saveTeacher(trained, dir, { dataDescription: 'synthetic seed 21, windows [0, 700)' }, 700);
+    const m = saveTeacher(trained, dir, { dataDescription: 'synthetic seed 21 stride 4, windows [0, 700)' }, 700);
     assert.equal(m.layers, SMALL.layers);
     assert.equal(m.parameters, trained.model.paramCount);
     assert.equal(m.inputs.F, 16);
@@ -125,7 +125,7 @@ test('manifest: written by saveTeacher, verified on load; a tampered or missing 
     await (await loadTeacher(dir)).teacher.dispose(); // the scores rewrite keeps the model files valid
 
     const onnxPath = path.join(dir, 'teacher.onnx');
-    const bytes = fs.readFileSync(onnxPath);
+    const bytes = new Uint8Array(fs.readFileSync(onnxPath));
     bytes[bytes.length - 5] ^= 0xff;
     fs.writeFileSync(onnxPath, bytes);
     await assert.rejects(loadTeacher(dir), (e: unknown) => e instanceof EngineError && e.code === 'E_MODEL' && /checksum mismatch/.test(e.message));

@@ -91,7 +91,7 @@ test('AS with calibrated σ, k and γ chosen on the training split holds less in
     latency: { feed: { dist: 'constant', ns: 0 }, entry: { dist: 'constant', ns: 1e6 }, response: { dist: 'constant', ns: 1e6 } }, stepNs: 1e9,
   });
   const [fixed, as] = r.strategies;
-  assert.equal(as.summary.episodes, 5);
+  assert.equal(as.summary.episodes, 4);
   assert.ok(r.asGammaSearch && r.asGammaSearch.length === 6);
   assert.ok(as.summary.stats.map.mean < fixed.summary.stats.map.mean, `MAP as ${as.summary.stats.map.mean} vs fixed ${fixed.summary.stats.map.mean}`);
   assert.ok(as.summary.stats.fills.mean > 0);

@@ -85,7 +85,7 @@ test('fixture: Binance USD-M BTCUSDT slice (L2, probabilistic queue)', async () 
 
 test('full data: LOBSTER MSFT 09:30-10:30, all baselines, FIFO', { skip: sharedMissing }, () => {
   const tape = lobsterTape(path.join(SHARED, 'lobster', 'MSFT_2012-06-21_34200000_37800000_message_50.csv'));
-  checkResult(backtest(tape, 'fifo', 300e9, { rl: { epochs: 5, save: false } }), 6);
+  checkResult(backtest(tape, 'fifo', 300e9, { rl: { epochs: 5, save: false } }), 5);
 });
 
 test('full data: Binance USD-M BTCUSDT (6 min), all baselines, probabilistic queue', { skip: sharedMissing }, async () => {

@@ -6,8 +6,9 @@
 // call with setImmediate; on the live path that costs an event-loop turn per decision. OrtStudentBank calls the
 // package's own binding (onnxruntime-node/dist/binding, version pinned in package.json) synchronously with
 // preallocated tensors; runPublic() goes through the public API and a test pins the two together.
+// onnxruntime-node is loaded on first use only: native-only workers start faster without it.
 import * as fs from 'fs';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { EngineError, expected } from '../../errors';
 import { hajekMoeRff } from '../../moe/hajek';
 import { StudentBank, StudentBankSpec, studentBankLayout, validateStudentBankSpec } from '../../moe/student-bank';
@@ -66,12 +67,19 @@ export function nativeStudentEngine(spec: StudentBankSpec): StudentEngine {
 
 interface OrtNativeSession {
   loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
-  run(feeds: Record<string, ort.Tensor>, fetches: Record<string, ort.Tensor | null>, options: object): Record<string, { data: Float32Array }>;
+  run(feeds: Record<string, Ort.Tensor>, fetches: Record<string, Ort.Tensor | null>, options: object): Record<string, { data: Float32Array }>;
   dispose(): void;
 }
 interface OrtBindingModule {
   binding: { InferenceSession: new () => OrtNativeSession };
   initOrt(): void;
+}
+
+let ortModule: typeof Ort | undefined;
+function ortApi(): typeof Ort {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ortModule ??= require('onnxruntime-node') as typeof Ort;
+  return ortModule;
 }
 
 let ortBinding: OrtBindingModule | undefined;
@@ -90,7 +98,7 @@ function loadOrtBinding(): OrtBindingModule {
 }
 
 /** One thread, sequential, all graph optimisations: the latency configuration (and what moe.bench.ts times). */
-export const ORT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+export const ORT_SESSION_OPTIONS: Ort.InferenceSession.SessionOptions = {
   intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
 };
 
@@ -102,16 +110,16 @@ export class OrtStudentBank implements StudentEngine {
   readonly yOffset: number;
   readonly wOffset: number;
   private readonly session: OrtNativeSession;
-  private publicSession?: Promise<ort.InferenceSession>;
+  private publicSession?: Promise<Ort.InferenceSession>;
   private readonly S: number;
   private readonly O: number;
   private readonly K: number;
   private readonly M: number;
   // Batch-1 buffers and views, allocated once.
   private readonly x1: Float32Array;
-  private readonly feeds1: Record<string, ort.Tensor>;
+  private readonly feeds1: Record<string, Ort.Tensor>;
   private readonly students1: Float32Array;
-  private readonly fetches1: Record<string, ort.Tensor>;
+  private readonly fetches1: Record<string, Ort.Tensor>;
   private readonly row1: Float32Array;
   private readonly u1: Float32Array[];
   private readonly y1: Float32Array[];
@@ -119,6 +127,7 @@ export class OrtStudentBank implements StudentEngine {
 
   constructor(readonly spec: StudentBankSpec, private readonly bytes: Uint8Array) {
     if (!spec.moe) throw new EngineError('E_MODEL', 'OrtStudentBank needs a bank with an MoE');
+    const ort = ortApi();
     const b = loadOrtBinding();
     b.initOrt();
     this.session = new b.binding.InferenceSession();
@@ -168,6 +177,7 @@ export class OrtStudentBank implements StudentEngine {
     if (!Number.isInteger(B) || B < 0) throw expected('a non-negative integer', 'B', B);
     if (X.length < B * this.inputs || out.length < B * this.outSize) throw expected(`X of >= ${B * this.inputs} and out of >= ${B * this.outSize} floats`, 'OrtStudentBank.runBatch', `${X.length} and ${out.length}`);
     if (B === 0) return 0;
+    const ort = ortApi();
     const feeds = { [STUDENT_INPUT]: new ort.Tensor('float32', X.subarray(0, B * this.inputs), [B, this.inputs]) };
     const students = new Float32Array(B * this.S * this.O);
     this.session.run(feeds, { [STUDENT_OUTPUT]: new ort.Tensor('float32', students, [B, this.S * this.O]) }, {});
@@ -176,6 +186,7 @@ export class OrtStudentBank implements StudentEngine {
 
   /** Same as runBatch through onnxruntime-node's public async API (the reference the sync path is tested against). */
   async runPublic(X: Float32Array, B: number, out: Float32Array): Promise<number> {
+    const ort = ortApi();
     this.publicSession ??= ort.InferenceSession.create(this.bytes, ORT_SESSION_OPTIONS);
     const session = await this.publicSession;
     const r = await session.run({ [STUDENT_INPUT]: new ort.Tensor('float32', X.slice(0, B * this.inputs), [B, this.inputs]) });
