@@ -10,6 +10,7 @@
 #include <cstring>
 #include <vector>
 
+#include "book/inline.h"
 #include "book/price_index.h"
 #include "core/event.h"
 
@@ -53,7 +54,7 @@ class Ladder {
   bool better(int64_t a, int64_t b) const { return is_bid_ ? a > b : a < b; }
 
   /** Sets the level's absolute quantity (and order count); qty <= 0 removes it. Returns the previous qty. */
-  int64_t set(int64_t price, int64_t qty, int64_t count = 0) {
+  CMM_ALWAYS_INLINE int64_t set(int64_t price, int64_t qty, int64_t count = 0) {
     const int32_t c = static_cast<int32_t>(count);
     uint64_t off;
     if (index_.in_window(price, &off)) {
@@ -72,23 +73,14 @@ class Ladder {
           snapshot_valid_ = false;
           const int64_t prev = d.qty;
           if (qty > 0) { d.qty = qty; d.count = c; }
-          else { index_.vacate(pg, off); deep_count_--; }
+          else vacate_deep(pg, off);
           return prev;
         }
       }
-    } else if (Ref r = locate_outside(price); r.kind != Ref::kNone) {
-      int64_t prev = 0;
-      if (r.kind != Ref::kTop) snapshot_valid_ = false;
-      with_fields(r, [&](int64_t& q, int32_t& n, uint32_t&) {
-        prev = q;
-        q = qty;
-        n = c;
-      });
-      if (qty <= 0) remove(r);
-      return prev;
+      if (qty > 0) create(price, qty, c, kNoAux);
+      return 0;
     }
-    if (qty > 0) create(price, qty, c, kNoAux);
-    return 0;
+    return set_outside(price, qty, c);
   }
 
   /** Adds dqty (and dcount orders) at price; the level goes when its quantity reaches 0 or less. */
@@ -98,7 +90,7 @@ class Ladder {
    * add() that also hands out the level's aux: an existing level keeps (and returns) its own; a level
    * created here (dqty > 0) takes new_aux and returns it; kNoAux when there is no level and none was made.
    */
-  uint32_t join(int64_t price, int64_t dqty, int64_t dcount, uint32_t new_aux) {
+  CMM_ALWAYS_INLINE uint32_t join(int64_t price, int64_t dqty, int64_t dcount, uint32_t new_aux) {
     const int32_t dc = static_cast<int32_t>(dcount);
     uint64_t off;
     if (index_.in_window(price, &off)) {
@@ -119,26 +111,15 @@ class Ladder {
           const uint32_t aux = d.aux;
           d.qty = wrapping_add(d.qty, dqty);
           d.count += dc;
-          if (d.qty <= 0) { index_.vacate(pg, off); deep_count_--; }
+          if (d.qty <= 0) vacate_deep(pg, off);
           return aux;
         }
       }
-    } else if (Ref r = locate_outside(price); r.kind != Ref::kNone) {
-      uint32_t aux = kNoAux;
-      bool gone = false;
-      if (r.kind != Ref::kTop) snapshot_valid_ = false;
-      with_fields(r, [&](int64_t& q, int32_t& n, uint32_t& a) {
-        aux = a;
-        q = wrapping_add(q, dqty);
-        n += dc;
-        gone = q <= 0;
-      });
-      if (gone) remove(r);
-      return aux;
+      if (dqty <= 0) return kNoAux;
+      create(price, dqty, dc > 0 ? dc : 0, new_aux);
+      return new_aux;
     }
-    if (dqty <= 0) return kNoAux;
-    create(price, dqty, dc > 0 ? dc : 0, new_aux);
-    return new_aux;
+    return join_outside(price, dqty, dc, new_aux);
   }
 
   /** The aux of the level at price, or kNoAux when there is no level there. */
@@ -214,6 +195,47 @@ class Ladder {
     uint64_t off;  // kPage
   };
 
+  // ---- slow paths: prices outside the index window ----
+  CMM_NOINLINE int64_t set_outside(int64_t price, int64_t qty, int32_t c) {
+    const Ref r = locate_outside(price);
+    if (r.kind == Ref::kNone) {
+      if (qty > 0) create(price, qty, c, kNoAux);
+      return 0;
+    }
+    if (r.kind != Ref::kTop) snapshot_valid_ = false;
+    int64_t prev = 0;
+    with_fields(r, [&](int64_t& q, int32_t& n, uint32_t&) {
+      prev = q;
+      q = qty;
+      n = c;
+    });
+    if (qty <= 0) remove(r);
+    return prev;
+  }
+  CMM_NOINLINE uint32_t join_outside(int64_t price, int64_t dqty, int32_t dc, uint32_t new_aux) {
+    const Ref r = locate_outside(price);
+    if (r.kind == Ref::kNone) {
+      if (dqty <= 0) return kNoAux;
+      create(price, dqty, dc > 0 ? dc : 0, new_aux);
+      return new_aux;
+    }
+    if (r.kind != Ref::kTop) snapshot_valid_ = false;
+    uint32_t aux = kNoAux;
+    bool gone = false;
+    with_fields(r, [&](int64_t& q, int32_t& n, uint32_t& a) {
+      aux = a;
+      q = wrapping_add(q, dqty);
+      n += dc;
+      gone = q <= 0;
+    });
+    if (gone) remove(r);
+    return aux;
+  }
+  void vacate_deep(Page* pg, uint64_t off) {
+    index_.vacate(pg, off);
+    deep_count_--;
+  }
+
   // ---- locating ----
   Ref locate(int64_t price) {
     uint64_t off;
@@ -258,7 +280,7 @@ class Ladder {
 
   // ---- creating and removing levels ----
   // A new level (price absent): deep when deep levels exist and it is worse than the whole top tier.
-  void create(int64_t price, int64_t qty, int32_t count, uint32_t aux) {
+  CMM_NOINLINE void create(int64_t price, int64_t qty, int32_t count, uint32_t aux) {
     uint64_t off;
     bool in = index_.in_window(price, &off);
     if (!in && index_.grow_toward(price)) {
@@ -317,7 +339,7 @@ class Ladder {
     if (top_.size() > kTopMax) spill();
   }
 
-  void erase_top(size_t t) {
+  CMM_NOINLINE void erase_top(size_t t) {
     Level* a = top_.data();
     const size_t n = top_.size();
     uint64_t off;
@@ -330,7 +352,7 @@ class Ladder {
   }
 
   // Moves the worst levels of the top tier down to the deep tier, keeping kTopRefill on top.
-  void spill() {
+  CMM_NOINLINE void spill() {
     const size_t k = top_.size() - kTopRefill;
     Level* a = top_.data();
     for (size_t j = 0; j < k; j++) {
@@ -353,7 +375,7 @@ class Ladder {
   }
 
   // Brings the best deep levels up (each worse than the whole top tier) until kTopRefill are on top.
-  void refill() {
+  CMM_NOINLINE void refill() {
     Level up[kTopRefill];
     size_t r = 0;
     const size_t n = top_.size();

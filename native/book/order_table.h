@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "book/inline.h"
+
 namespace cmm {
 
 class OrderTable {
@@ -30,7 +32,7 @@ class OrderTable {
   const Order& operator[](uint32_t i) const { return slots_[i]; }
 
   /** Slot of id, or kNil. */
-  uint32_t find(uint64_t id) const {
+  CMM_ALWAYS_INLINE uint32_t find(uint64_t id) const {
     if (id == 0 || count_ == 0) return kNil;
     for (size_t i = home(id);; i = (i + 1) & mask_) {
       const uint64_t k = slots_[i].id;
@@ -45,7 +47,7 @@ class OrderTable {
    * owner's queue ends (links between orders are re-pointed here).
    */
   template <class RemapEnds>
-  uint32_t find_or_insert(uint64_t id, bool* existed, RemapEnds&& remap_ends) {
+  CMM_ALWAYS_INLINE uint32_t find_or_insert(uint64_t id, bool* existed, RemapEnds&& remap_ends) {
     if ((count_ + 1) * 2 > slots_.size()) grow(remap_ends);
     size_t i = home(id);
     for (;; i = (i + 1) & mask_) {
@@ -68,7 +70,7 @@ class OrderTable {
    * called when it is at an end of its queue (prev or next is kNil) so the owner re-points head / tail.
    */
   template <class FixEnd>
-  void erase(uint32_t i, FixEnd&& fix_end) {
+  CMM_ALWAYS_INLINE void erase(uint32_t i, FixEnd&& fix_end) {
     size_t hole = i;
     for (size_t j = (hole + 1) & mask_;; j = (j + 1) & mask_) {
       const uint64_t k = slots_[j].id;
@@ -99,7 +101,7 @@ class OrderTable {
   size_t home(uint64_t id) const { return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> shift_); }
 
   template <class RemapEnds>
-  void grow(RemapEnds& remap_ends) {
+  CMM_NOINLINE void grow(RemapEnds& remap_ends) {
     const size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
     std::vector<Order> old(capacity);
     old.swap(slots_);

@@ -70,7 +70,7 @@ function validateSpec(s: LatencySpec): void {
 const UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /** "250us", "1.5ms", "30s", "5m", "0" → ns. A bare number is seconds (except 0). */
-export function parseDuration(text: string, what = 'a duration'): number {
+export function parseDurationNs(text: string, what = 'a duration'): number {
   const m = /^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*(ns|us|ms|s|m|h)?\s*$/i.exec(text);
   if (!m) throw expected('a duration like 250us, 1ms, 30s, 5m', what, text);
   const v = Number(m[1]) * UNITS[(m[2] ?? 's').toLowerCase()];
@@ -87,16 +87,16 @@ export function parseLatency(text: string, what = 'latency'): LatencySpec {
   try {
     switch (parts[0]) {
       case 'uniform':
-        if (parts.length === 3) return { dist: 'uniform', minNs: parseDuration(parts[1]), maxNs: parseDuration(parts[2]) };
+        if (parts.length === 3) return { dist: 'uniform', minNs: parseDurationNs(parts[1]), maxNs: parseDurationNs(parts[2]) };
         break;
       case 'lognormal':
-        if (parts.length === 4) return { dist: 'lognormal', minNs: parseDuration(parts[1]), medianNs: parseDuration(parts[2]), sigma: Number(parts[3]) };
+        if (parts.length === 4) return { dist: 'lognormal', minNs: parseDurationNs(parts[1]), medianNs: parseDurationNs(parts[2]), sigma: Number(parts[3]) };
         break;
       case 'exp':
-        if (parts.length === 3) return { dist: 'exponential', minNs: parseDuration(parts[1]), meanNs: parseDuration(parts[2]) };
+        if (parts.length === 3) return { dist: 'exponential', minNs: parseDurationNs(parts[1]), meanNs: parseDurationNs(parts[2]) };
         break;
       default:
-        if (parts.length === 1) return { dist: 'constant', ns: parseDuration(parts[0]) };
+        if (parts.length === 1) return { dist: 'constant', ns: parseDurationNs(parts[0]) };
     }
   } catch (err) {
     if (err instanceof EngineError) throw expected('a latency like 1ms, uniform:0.5ms:2ms, lognormal:0.2ms:1ms:0.5, exp:0:1ms', what, text);

@@ -157,6 +157,15 @@ export class Simulation implements OrderGateway {
     return true;
   }
 
+  fits(side: Side, qty: number): boolean {
+    const id = this.slotId[side === Side.Bid ? BID : ASK];
+    const w = id >= 0 ? this.working.get(id) : undefined;
+    const sign = side === Side.Bid ? 1 : -1;
+    const pos = this.known.position;
+    const exposure = pos + sign * (this.workingQty[side] - (w ? w.leaves : 0) + qty);
+    return Math.abs(exposure) <= this.cfg.risk.maxPosition || (sign * pos < 0 && Math.abs(exposure) <= Math.abs(pos));
+  }
+
   cancelQuotes(): void {
     if (this.slotId[BID] >= 0) this.cancel(this.slotId[BID]);
     if (this.slotId[ASK] >= 0) this.cancel(this.slotId[ASK]);

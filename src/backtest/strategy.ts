@@ -94,6 +94,11 @@ export interface OrderGateway {
   quote(side: Side, price: number, qty: number): boolean;
   /** Cancels both quotes. */
   cancelQuotes(): void;
+  /**
+   * True when a quote of qty on side keeps the worst-case position (known position plus every working
+   * order on that side, this quote at its new size) within the risk limit: the check the overlay makes.
+   */
+  fits(side: Side, qty: number): boolean;
   /** A limit order outside the quote slots. Returns its client id, or -1 when risk refused it. */
   limit(side: Side, price: number, qty: number, tif: TimeInForce): number;
   /** Market order: an IOC limited at the edge of the fat-finger band. Returns its client id, or -1. */

@@ -2,8 +2,6 @@
 // Prices are integer ticks, quantities integer lots; times are ns since the tape's origin (doubles, exact).
 import { Side } from '../core/event';
 
-export { Side };
-
 /** What an order does when it reaches the book. */
 export enum TimeInForce {
   /** Rests until cancelled; the marketable part takes liquidity first. */

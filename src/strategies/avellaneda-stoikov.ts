@@ -36,7 +36,6 @@ export class AvellanedaStoikovStrategy implements Strategy {
   private t: Float64Array = new Float64Array(0);
   private stride = 0;
   private qty = 1;
-  private maxPos = 1;
   private endNs = 0;
   private step = 1;
   // Constants of the formulas.
@@ -53,7 +52,6 @@ export class AvellanedaStoikovStrategy implements Strategy {
 
   beginEpisode(ctx: StrategyContext): void {
     this.qty = this.params.qty ?? ctx.orderQty;
-    this.maxPos = ctx.maxPosition;
     this.endNs = ctx.episodeEndNs;
     this.step = ctx.priceStep;
   }
@@ -82,8 +80,8 @@ export class AvellanedaStoikovStrategy implements Strategy {
     const bestAsk = f[b + Feature.AskPrice];
     if (bid >= bestAsk) bid = bestAsk - st;
     if (ask <= bestBid) ask = bestBid + st;
-    gw.quote(Side.Bid, bid, pos + this.qty <= this.maxPos ? this.qty : 0);
-    gw.quote(Side.Ask, ask, pos - this.qty >= -this.maxPos ? this.qty : 0);
+    gw.quote(Side.Bid, bid, gw.fits(Side.Bid, this.qty) ? this.qty : 0);
+    gw.quote(Side.Ask, ask, gw.fits(Side.Ask, this.qty) ? this.qty : 0);
   }
 
   /** Quotes the strategy would place (for tests and tools): [bid, ask] at mid, position, τ seconds. */

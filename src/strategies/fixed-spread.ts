@@ -19,7 +19,6 @@ export class FixedSpreadStrategy implements Strategy {
   private features: Float64Array = new Float64Array(0);
   private stride = 0;
   private qty = 1;
-  private maxPos = 1;
   private step = 1;
 
   constructor(params: FixedSpreadParams) {
@@ -29,7 +28,6 @@ export class FixedSpreadStrategy implements Strategy {
 
   beginEpisode(ctx: StrategyContext): void {
     this.qty = this.params.qty ?? ctx.orderQty;
-    this.maxPos = ctx.maxPosition;
     this.step = ctx.priceStep;
   }
 
@@ -50,9 +48,8 @@ export class FixedSpreadStrategy implements Strategy {
     const bestAsk = f[b + Feature.AskPrice];
     if (bid >= bestAsk) bid = bestAsk - st;
     if (ask <= bestBid) ask = bestBid + st;
-    const pos = gw.position;
-    gw.quote(Side.Bid, bid, pos + this.qty <= this.maxPos ? this.qty : 0);
-    gw.quote(Side.Ask, ask, pos - this.qty >= -this.maxPos ? this.qty : 0);
+    gw.quote(Side.Bid, bid, gw.fits(Side.Bid, this.qty) ? this.qty : 0);
+    gw.quote(Side.Ask, ask, gw.fits(Side.Ask, this.qty) ? this.qty : 0);
   }
 
   onReport(_r: ExecReport, _gw: OrderGateway): void {}

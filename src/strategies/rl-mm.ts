@@ -79,7 +79,6 @@ export class RlMarketMaker implements Strategy {
   private t: Float64Array = new Float64Array(0);
   private stride = 0;
   private qty = 1;
-  private maxPos = 1;
   private step = 1;
   private nextDecisionNs = 0;
   private readonly x = new Float64Array(5);
@@ -111,7 +110,6 @@ export class RlMarketMaker implements Strategy {
 
   beginEpisode(ctx: StrategyContext): void {
     this.qty = this.params.qty ?? ctx.orderQty;
-    this.maxPos = ctx.maxPosition;
     this.step = ctx.priceStep;
     this.training = ctx.training;
     this.nextDecisionNs = ctx.episodeStartNs;
@@ -212,8 +210,8 @@ export class RlMarketMaker implements Strategy {
     const [offBid, offAsk] = RL_ACTIONS[a];
     const bid = f[b + Feature.BidPrice] - offBid * this.step;
     const ask = f[b + Feature.AskPrice] + offAsk * this.step;
-    gw.quote(Side.Bid, bid, pos + this.qty <= this.maxPos ? this.qty : 0);
-    gw.quote(Side.Ask, ask, pos - this.qty >= -this.maxPos ? this.qty : 0);
+    gw.quote(Side.Bid, bid, gw.fits(Side.Bid, this.qty) ? this.qty : 0);
+    gw.quote(Side.Ask, ask, gw.fits(Side.Ask, this.qty) ? this.qty : 0);
   }
 
   onReport(_r: ExecReport, _gw: OrderGateway): void {}

@@ -138,6 +138,17 @@ test('manifest: written by saveTeacher, verified on load; a tampered or missing 
   }
 });
 
+test('training is reproducible: same seed, same losses and weights', async () => {
+  const ds = syntheticDataset({ n: 400, T: 8, seed: 8, stride: 2 });
+  const opts = { config: { layers: 1, d: 8, heads: 2, ff: 16 }, batchSize: 32, maxEpochs: 1, seed: 3, log: false as const };
+  const a = await trainTeacher(ds, opts), b = await trainTeacher(ds, opts);
+  assert.equal(a.history[0].trainLoss, b.history[0].trainLoss);
+  assert.deepEqual(a.model.weights().get('l0_ff1_w'), b.model.weights().get('l0_ff1_w'));
+  const c = await trainTeacher(ds, { ...opts, seed: 4 });
+  assert.notEqual(c.history[0].trainLoss, a.history[0].trainLoss);
+  for (const t of [a, b, c]) t.model.dispose();
+});
+
 test('trainTeacher rejects datasets too small to split and unordered times', async () => {
   const ds = syntheticDataset({ n: 100, T: 8, seed: 2 });
   await assert.rejects(trainTeacher(ds, { config: SMALL, log: false }), (e: unknown) => e instanceof EngineError && e.code === 'E_INVALID_ARG');

@@ -3,7 +3,7 @@
 import * as path from 'path';
 import { ParsedArgs, flagBool, flagNumber, flagString, parseArgs } from '../args';
 import { EngineError, expected } from '../../errors';
-import { parseDuration, parseLatency } from '../../backtest/latency';
+import { parseDurationNs, parseLatency } from '../../backtest/latency';
 import { QUEUE_MODELS, QueueModelName } from '../../backtest/queue';
 import { BacktestResult, STRATEGY_NAMES, StrategyName, runBacktest } from '../../backtest/run';
 import { writeReport } from '../../backtest/report';
@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const strategies = strategiesOf(strategyText);
   const queue = flagString(args, 'queue');
   if (queue !== undefined && !(QUEUE_MODELS as readonly string[]).includes(queue)) throw expected(QUEUE_MODELS.join(', '), '--queue', queue);
-  const dur = (name: string, fallback: string): number => parseDuration(flagString(args, name, fallback)!, `--${name}`);
+  const dur = (name: string, fallback: string): number => parseDurationNs(flagString(args, name, fallback)!, `--${name}`);
   const episodeLenNs = dur('episode-len', '5m');
   const stepNs = dur('step', '1s');
   if (!(stepNs > 0)) throw expected('a positive duration', '--step', flagString(args, 'step'));

@@ -67,7 +67,7 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
     this.workerSpinMicros = positive(config.workerSpinMicros, 'workerSpinMicros', 2000, true);
     this.hangMicros = positive(config.hangMicros, 'hangMicros', 20_000);
     if (this.hangMicros < this.deadlineMicros) throw new EngineError('E_INVALID_ARG', `expected hangMicros >= deadlineMicros (${this.deadlineMicros}), got ${this.hangMicros}`);
-    this.maxConsecutiveLate = positiveInt(config.maxConsecutiveLate, 'maxConsecutiveLate', 3);
+    this.maxConsecutiveLate = positiveInt(config.maxConsecutiveLate, 'maxConsecutiveLate', 10);
     this.startTimeoutMs = positive(config.startTimeoutMs, 'startTimeoutMs', 30_000);
     this.maxStartFailures = positiveInt(config.maxStartFailures, 'maxStartFailures', 3);
     const watchdogMs = positive(config.watchdogMs, 'watchdogMs', 2);
@@ -75,6 +75,11 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
     this.watchdog = setInterval(() => this.check(nowMicros(), false), watchdogMs);
     this.watchdog.unref();
     this.spawn();
+  }
+
+  /** Sequence number of the latest request submitted to a worker (0: none yet). */
+  get lastSubmitted(): number {
+    return this.seq;
   }
 
   // ---- live path ----------------------------------------------------------------------------------------------

@@ -118,7 +118,7 @@ export interface StudentRunnerConfig {
   workerSpinMicros?: number;
   /** Worker: a request unanswered this long means a hung worker: replace it (default 20 000 µs). */
   hangMicros?: number;
-  /** Worker: replace after this many late answers in a row (default 3). */
+  /** Worker: replace after this many late answers in a row (default 10; a hung or dead worker is replaced at once). */
   maxConsecutiveLate?: number;
   /** Worker: the background health check period (default 2 ms); poll() checks at every call too. */
   watchdogMs?: number;

@@ -9,7 +9,7 @@ export * from './onnx-teacher';
 export * from './manifest';
 export * from './feature-file';
 export * from './narrative';
-export * from './ridge';
+export * from './readout';
 export * from './llm-model';
 export * from './llm';
 export { buildTinyLlm, trainTinyLm, DEFAULT_TINY_LM } from './llm-train';

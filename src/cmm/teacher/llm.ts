@@ -9,7 +9,7 @@ import { ManifestFile, loadManifest, fileWithRole, readBytes } from '../models';
 import { LM_ONNX_INPUT, LM_ONNX_LOGITS, TinyLmConfig } from './llm-model';
 import { BOS_ID, EOS_ID, NarrativeOptions, PAD_ID, ParsedForecast, WordTokenizer, forecastPrompt, parseForecast, renderNarrative } from './narrative';
 import { openSession } from './onnx-teacher';
-import { RidgeModel, fitRidge, predictRidge } from './ridge';
+import { ReadoutModel, fitReadoutRidge, predictReadout } from './readout';
 import { Teacher, TeacherInputSpec, TeacherOutput, TeacherScores, checkWindows, scoreHeads } from './teacher';
 import { readOnnxMetadata } from './onnx-graph';
 
@@ -34,7 +34,7 @@ export interface LlmTeacherParts {
   tokenizer: WordTokenizer;
   spec: TeacherInputSpec;
   narrative?: NarrativeOptions;
-  readout?: RidgeModel | null;
+  readout?: ReadoutModel | null;
   name?: string;
 }
 
@@ -45,7 +45,7 @@ export class LlmTeacher implements Teacher {
   readonly inputSpec: TeacherInputSpec;
   readonly config: TinyLmConfig;
   readonly tokenizer: WordTokenizer;
-  readout: RidgeModel | null;
+  readout: ReadoutModel | null;
   private readonly narrativeOpts: NarrativeOptions;
 
   private constructor(private readonly session: ort.InferenceSession, parts: LlmTeacherParts, config: TinyLmConfig) {
@@ -83,7 +83,7 @@ export class LlmTeacher implements Teacher {
       tokenizer: WordTokenizer.fromJson(json('vocab')),
       spec: manifest.inputs,
       narrative: manifest.narrative,
-      readout: hasReadout ? (json('readout') as RidgeModel) : null,
+      readout: hasReadout ? (json('readout') as ReadoutModel) : null,
       name: manifest.name,
     });
     return { teacher, manifest };
@@ -129,7 +129,7 @@ export class LlmTeacher implements Teacher {
   async run(windows: Float32Array, B: number): Promise<TeacherOutput> {
     checkWindows(this.inputSpec, windows, B);
     const hidden = await this.hiddenForPrompts(Array.from({ length: B }, (_, i) => this.prompt(windows, i)));
-    const heads = this.readout ? predictRidge(this.readout, concatLayers(hidden, B, this.hiddenSize), B) : new Float32Array(B * 3).fill(NaN);
+    const heads = this.readout ? predictReadout(this.readout, concatLayers(hidden, B, this.hiddenSize), B) : new Float32Array(B * 3).fill(NaN);
     return { hidden, heads };
   }
 
@@ -137,7 +137,7 @@ export class LlmTeacher implements Teacher {
    * Fits (and keeps) the ridge read-out of all layers' last-token states → targets (N×3, time-ordered windows).
    * lambda 'auto' picks from 10^0…10^4 by mean R² on the last 20 % of the windows, then refits on all.
    */
-  async fitReadout(windows: Float32Array, targets: Float32Array, N: number, lambda: number | 'auto' = 'auto'): Promise<RidgeModel> {
+  async fitReadout(windows: Float32Array, targets: Float32Array, N: number, lambda: number | 'auto' = 'auto'): Promise<ReadoutModel> {
     checkWindows(this.inputSpec, windows, N);
     if (targets.length !== N * 3) throw expected(`${N}×3 targets`, 'fitReadout', targets.length);
     const hidden = await this.hiddenForPrompts(Array.from({ length: N }, (_, i) => this.prompt(windows, i)));
@@ -148,13 +148,13 @@ export class LlmTeacher implements Teacher {
       const cut = Math.floor(N * 0.8);
       let bestR2 = -Infinity;
       for (const lam of [1, 10, 100, 1000, 10000]) {
-        const m = fitRidge(X.subarray(0, cut * p), targets.subarray(0, cut * 3), cut, p, 3, lam);
-        const s = scoreHeads(predictRidge(m, X.subarray(cut * p), N - cut), targets.subarray(cut * 3));
+        const m = fitReadoutRidge(X.subarray(0, cut * p), targets.subarray(0, cut * 3), cut, p, 3, lam);
+        const s = scoreHeads(predictReadout(m, X.subarray(cut * p), N - cut), targets.subarray(cut * 3));
         const r2 = (s.r2.mid + s.r2.spread + s.r2.volume) / 3;
         if (r2 > bestR2) { bestR2 = r2; chosen = lam; }
       }
     }
-    this.readout = fitRidge(X, targets, N, p, 3, chosen);
+    this.readout = fitReadoutRidge(X, targets, N, p, 3, chosen);
     return this.readout;
   }
 

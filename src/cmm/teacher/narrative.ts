@@ -134,7 +134,7 @@ export interface ParsedForecast {
 export function parseForecast(text: unknown): ParsedForecast | null {
   if (typeof text !== 'string' || text.length === 0 || text.length > 10_000) return null;
   const grab = (name: string): number | null => {
-    const re = new RegExp(`\\b${name}\\b\\s*[:=]?\\s*([+-]?\\s?\\d{1,7}(?:\\.\\d{1,6})?)(?![\\d.]*\\d)`, 'gi');
+    const re = new RegExp(`\\b${name}\\b\\s*[:=]?\\s*([+-]?\\s?\\d{1,7}(?:\\.\\d{1,6})?)(?![\\d.]*\\d)(?![eE][+-]?\\d)`, 'gi');
     const hits = [...text.matchAll(re)];
     if (hits.length !== 1) return null;
     const v = Number(hits[0][1].replace(/\s/g, ''));

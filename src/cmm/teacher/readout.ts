@@ -2,7 +2,7 @@
 // The LLM teacher's numeric heads are a ridge read-out of its hidden states.
 import { EngineError, expected } from '../../errors';
 
-export interface RidgeModel {
+export interface ReadoutModel {
   /** Input width p and output width k. */
   p: number;
   k: number;
@@ -16,7 +16,7 @@ export interface RidgeModel {
 }
 
 /** Fits X (n×p) → Y (n×k) with penalty λ·‖W‖² on standardised X. Rows with a non-finite value are skipped. */
-export function fitRidge(X: Float32Array | Float64Array, Y: Float32Array | Float64Array, n: number, p: number, k: number, lambda = 1): RidgeModel {
+export function fitReadoutRidge(X: Float32Array | Float64Array, Y: Float32Array | Float64Array, n: number, p: number, k: number, lambda = 1): ReadoutModel {
   if (X.length !== n * p) throw expected(`${n}×${p} floats`, 'ridge X', X.length);
   if (Y.length !== n * k) throw expected(`${n}×${k} floats`, 'ridge Y', Y.length);
   if (!(lambda >= 0)) throw expected('a non-negative number', 'ridge lambda', lambda);
@@ -60,7 +60,7 @@ export function fitRidge(X: Float32Array | Float64Array, Y: Float32Array | Float
 }
 
 /** Y = ((X − mean)/std)·W + bias for n rows. */
-export function predictRidge(model: RidgeModel, X: Float32Array | Float64Array, n: number): Float32Array {
+export function predictReadout(model: ReadoutModel, X: Float32Array | Float64Array, n: number): Float32Array {
   const { p, k } = model;
   if (X.length !== n * p) throw expected(`${n}×${p} floats`, 'ridge X', X.length);
   const out = new Float32Array(n * k);
