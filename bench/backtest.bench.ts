@@ -15,6 +15,7 @@ import { ReplayBook } from '../src/backtest/replay-book';
 import { SimConfig, Simulation } from '../src/backtest/simulation';
 import { Tape, TapeBuilder, tapeBatches } from '../src/backtest/tape';
 import { AvellanedaStoikovStrategy } from '../src/strategies/avellaneda-stoikov';
+import { calibrateMarket } from '../src/strategies/as-calibration';
 import { EventLogReader, EventLogWriter } from '../src/log/event-log';
 import { importBinance } from '../src/import/binance';
 import { fileSource } from '../src/import/lines';
@@ -56,13 +57,16 @@ function simConfig(instrument: InstrumentInfo, queue: SimConfig['queue']['model'
   };
 }
 
-const asStrategy = (step: number): AvellanedaStoikovStrategy => new AvellanedaStoikovStrategy({ gamma: 0.01 / step, sigma: 2 * step, k: 1 / step, A: 1 });
 const pct = (s: number[], q: number): number => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))];
 
 async function runCase(name: string): Promise<void> {
   const { file, queue, step } = await CASES[name]();
   const instrument = EventLogReader.open(file).header.instruments[0];
   const tape = Tape.fromLog(file);
+  // AS as cmm backtest would run it: σ, k, A from the first half; γ for a skew of one price step per clip at half an episode.
+  const cal = calibrateMarket(tape, tape.firstNs, (tape.firstNs + tape.lastNs) / 2);
+  const asParams = { gamma: step / (cal.sigma * cal.sigma * 150), sigma: cal.sigma, k: cal.k, A: cal.A };
+  const asStrategy = (): AvellanedaStoikovStrategy => new AvellanedaStoikovStrategy(asParams);
   const EPISODE = 300e9;
   const windows = Array.from({ length: Math.ceil((tape.lastNs + 1 - tape.firstNs) / EPISODE) }, (_, i) => ({
     index: i, startNs: tape.firstNs + i * EPISODE, endNs: tape.firstNs + (i + 1) * EPISODE,
@@ -80,7 +84,7 @@ async function runCase(name: string): Promise<void> {
     const reader = EventLogReader.open(file);
     const builder = new TapeBuilder(reader.header.instruments, instrument);
     const book = new ReplayBook(instrument.bookType);
-    const sim = new Simulation(asStrategy(step), book, simConfig(instrument, queue, step));
+    const sim = new Simulation(asStrategy(), book, simConfig(instrument, queue, step));
     const perBatchUs: number[] = [];
     let events = 0;
     let w = 0;
@@ -90,7 +94,7 @@ async function runCase(name: string): Promise<void> {
       const t0 = process.hrtime.bigint();
       const b = builder.process(lb.events, lb.count, false);
       book.setBatch(b.events);
-      sim.onBatch({ features: b.features, stride: 15, t: b.t, count: b.count });
+      sim.onBatch({ features: b.features, stride: 15, t: b.t, stale: b.stale, count: b.count });
       for (let r = 0; r < b.count; r++) {
         const t = b.t[r];
         if (t >= windows[w].endNs) {
@@ -112,7 +116,7 @@ async function runCase(name: string): Promise<void> {
   };
   const memory = (): number => {
     const book = new ReplayBook(instrument.bookType);
-    const sim = new Simulation(asStrategy(step), book, simConfig(instrument, queue, step));
+    const sim = new Simulation(asStrategy(), book, simConfig(instrument, queue, step));
     const t0 = process.hrtime.bigint();
     const st = replay(tape.batches, book, [sim], windows);
     return st.events / (Number(process.hrtime.bigint() - t0) / 1e9);
@@ -134,7 +138,7 @@ async function runCase(name: string): Promise<void> {
   const batches = [...best.perBatchUs].sort((a, b) => a - b);
   const fmt = (r: number): string => `${(r / 1e6).toFixed(2)} M events/s`;
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(`${name}: ${tape.count} events (${instrument.venue}:${instrument.symbol} ${instrument.bookType}, queue ${queue}), AS quoting on every event`);
+  console.log(`${name}: ${tape.count} events (${instrument.venue}:${instrument.symbol} ${instrument.bookType}, queue ${queue}), AS quoting on every event (γ ${asParams.gamma.toExponential(2)}, σ ${asParams.sigma.toFixed(1)}, k ${asParams.k.toFixed(3)})`);
   console.log(`  stream (read + native apply + replay + AS): best ${fmt(best.rate)}, median ${fmt(median(str.map((s) => s.rate)))}; per batch p50 ${pct(batches, 0.5).toFixed(0)} µs, p99 ${pct(batches, 0.99).toFixed(0)} µs (${batches.length} batches); fills ${best.fills}`);
   console.log(`  memory (replay + AS over a tape in memory): best ${fmt(Math.max(...mem))}, median ${fmt(median(mem))}`);
   console.log(`  baseline (read + native apply only): best ${fmt(Math.max(...base))}, median ${fmt(median(base))}; stream/baseline ${(best.rate / Math.max(...base)).toFixed(2)}`);

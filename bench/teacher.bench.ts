@@ -44,7 +44,7 @@ async function train(): Promise<void> {
   const scores = await scoreTeacher(teacher, testDs);
   setTeacherTestScores(out, scores, { timeFrom: testDs.times[0], timeTo: testDs.times[testDs.times.length - 1], n: testDs.times.length, description: 'synthetic windows after an embargo of T' });
   await teacher.dispose();
-  const epochs = trained.history.map((h) => ({ epoch: h.epoch, seconds: h.seconds, batches: h.batches, train: +h.trainLoss.toFixed(4), val: +h.valLoss.toFixed(4) }));
+  const epochs = trained.history.map((h) => ({ epoch: h.epoch, seconds: h.seconds, cpuSeconds: h.cpuSeconds, batches: h.batches, train: +h.trainLoss.toFixed(4), val: +h.valLoss.toFixed(4) }));
   process.stdout.write(JSON.stringify({ windows: N, params: trained.model.paramCount, totalSeconds: seconds, stoppedBy: trained.stoppedBy, bestEpoch: trained.bestEpoch, epochs, val: trained.valScores.r2, test: scores.r2 }, null, 2) + '\n');
 }
 

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "book/inline.h"
+
 namespace cmm {
 
 namespace {
@@ -65,18 +67,18 @@ Status L3Book::apply(const Event& e) {
         if (valid_side(e.side)) reduce_untracked(e.side, e.price, e.qty);
         return kUnknownOrder;
       }
-      reduce(idx, e.qty);
+      reduce(idx, e.qty, e.side, e.price);
       return kOk;
     }
     case EventKind::Trade: {
       if (!(e.flags & kFlagExecResting) || (e.flags & kFlagHidden)) return kOk;  // a print only
       if (e.qty <= 0) break;
       const uint32_t idx = orders_.find(e.order_id);  // kNil for order id 0
+      const uint8_t resting = opposite(e.side);  // trade side is the aggressor
       if (idx != kNil) {
-        reduce(idx, e.qty);
+        reduce(idx, e.qty, resting, e.price);
         return kOk;
       }
-      const uint8_t resting = opposite(e.side);  // trade side is the aggressor
       if (resting != kSideNone) reduce_untracked(resting, e.price, e.qty);
       if (e.order_id == 0) return kOk;
       unknown_orders_++;
@@ -97,7 +99,7 @@ Status L3Book::apply(const Event& e) {
   return kInvalidArg;
 }
 
-uint32_t L3Book::order_slot(uint64_t id, bool* existed) {
+CMM_ALWAYS_INLINE uint32_t L3Book::order_slot(uint64_t id, bool* existed) {
   return orders_.find_or_insert(id, existed, [this](const std::vector<uint32_t>& remap) {
     for (Queue& q : queues_) {
       if (!q.live) continue;
@@ -115,24 +117,30 @@ uint32_t L3Book::find_queue(uint8_t s, int64_t price) const {
   return qi;
 }
 
-uint32_t L3Book::join_level(uint8_t s, int64_t price, int64_t dqty, int64_t dcount) {
+CMM_ALWAYS_INLINE uint32_t L3Book::join_level(uint8_t s, int64_t price, int64_t dqty, int64_t dcount) {
   // The queue a new level gets: the free list's head, or one past the pool.
   const uint32_t candidate = free_queue_ != kNil ? free_queue_ : static_cast<uint32_t>(queues_.size());
   const uint32_t qi = ladder(s).join(price, dqty, dcount, candidate);
   if (qi != candidate) {
+    if (qi < queues_.size()) {
+      const Queue& q = queues_[qi];
+      if (q.live && q.price == price && q.side == s) return qi;
+    }
     if (qi == kNil) return kNil;  // no level before or after
-    const Queue* q = qi < queues_.size() ? &queues_[qi] : nullptr;
-    if (q && q->live && q->price == price && q->side == s) return qi;
     // Damaged book (see find_queue): a surviving level gets a fresh queue, a vanished one none.
     if (!ladder(s).set_aux(price, candidate)) return kNil;
   }
-  if (candidate == queues_.size()) queues_.push_back(Queue{});
-  else free_queue_ = queues_[candidate].tail;
-  queues_[candidate] = Queue{kNil, kNil, 0, price, s, true};
-  return candidate;
+  return new_queue(candidate, s, price);
 }
 
-void L3Book::attach(uint32_t idx, uint8_t s, int64_t price) {
+uint32_t L3Book::new_queue(uint32_t qi, uint8_t s, int64_t price) {
+  if (qi == queues_.size()) queues_.push_back(Queue{});
+  else free_queue_ = queues_[qi].tail;
+  queues_[qi] = Queue{kNil, kNil, 0, price, s, true};
+  return qi;
+}
+
+CMM_ALWAYS_INLINE void L3Book::attach(uint32_t idx, uint8_t s, int64_t price) {
   const uint32_t qi = join_level(s, price, orders_[idx].qty, 1);
   if (qi == kNil) {  // only on a damaged book: the order cannot rest anywhere
     erase_order(idx);
@@ -148,7 +156,7 @@ void L3Book::attach(uint32_t idx, uint8_t s, int64_t price) {
   q.tail = idx;
 }
 
-void L3Book::unlink(uint32_t idx) {
+CMM_ALWAYS_INLINE void L3Book::unlink(uint32_t idx) {
   OrderTable::Order& o = orders_[idx];
   Queue& q = queues_[o.queue];
   if (o.prev != kNil) orders_[o.prev].next = o.next;
@@ -157,7 +165,7 @@ void L3Book::unlink(uint32_t idx) {
   else q.tail = o.prev;
 }
 
-void L3Book::detach(uint32_t idx) {
+CMM_ALWAYS_INLINE void L3Book::detach(uint32_t idx) {
   unlink(idx);
   const OrderTable::Order& o = orders_[idx];
   const Queue& q = queues_[o.queue];
@@ -165,7 +173,12 @@ void L3Book::detach(uint32_t idx) {
   drop_queue_if_empty(o.queue);
 }
 
-void L3Book::erase_order(uint32_t idx) {
+CMM_ALWAYS_INLINE void L3Book::remove_order(uint32_t idx) {
+  detach(idx);
+  erase_order(idx);
+}
+
+CMM_ALWAYS_INLINE void L3Book::erase_order(uint32_t idx) {
   orders_.erase(idx, [this](const OrderTable::Order& o, uint32_t at) {
     Queue& q = queues_[o.queue];
     if (o.prev == kNil) q.head = at;
@@ -173,7 +186,7 @@ void L3Book::erase_order(uint32_t idx) {
   });
 }
 
-void L3Book::drop_queue_if_empty(uint32_t qi) {
+CMM_ALWAYS_INLINE void L3Book::drop_queue_if_empty(uint32_t qi) {
   Queue& q = queues_[qi];
   if (q.head != kNil || q.untracked != 0) return;
   q.live = false;
@@ -181,15 +194,22 @@ void L3Book::drop_queue_if_empty(uint32_t qi) {
   free_queue_ = qi;
 }
 
-void L3Book::reduce(uint32_t idx, int64_t by) {
+CMM_ALWAYS_INLINE void L3Book::reduce(uint32_t idx, int64_t by, uint8_t side, int64_t price) {
   OrderTable::Order& o = orders_[idx];
-  if (by >= o.qty) {
-    remove_order(idx);
-    return;
+  const uint32_t qi = o.queue;
+  const Queue& q = queues_[qi];
+  const bool full = by >= o.qty;
+  const int64_t dqty = full ? -o.qty : -by;
+  if (full) unlink(idx);
+  else o.qty -= by;
+  // (side, price) come from the event and name the order's level: taken from there (when they agree
+  // with the queue's), the ladder lookup does not wait for the order's record to load.
+  if (q.price == price && q.side == side) ladder(side).add(price, dqty, full ? -1 : 0);
+  else ladder(q.side).add(q.price, dqty, full ? -1 : 0);
+  if (full) {
+    drop_queue_if_empty(qi);
+    erase_order(idx);
   }
-  o.qty -= by;
-  const Queue& q = queues_[o.queue];
-  ladder(q.side).add(q.price, -by, 0);
 }
 
 Status L3Book::apply_untracked(const Event& e) {
@@ -284,7 +304,7 @@ size_t L3Book::set_level_total(Side s, int64_t price, int64_t qty) {
     if (qi == kNil || queues_[qi].head == kNil) break;
     const uint32_t idx = queues_[qi].head;
     const int64_t take = std::min(excess, orders_[idx].qty);
-    reduce(idx, take);  // may release the queue: looked up again next round
+    reduce(idx, take, s, price);  // may release the queue: looked up again next round
     excess -= take;
     touched++;
   }

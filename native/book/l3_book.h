@@ -37,6 +37,8 @@ class L3Book {
    * A malformed event (no side, negative qty, Add qty <= 0) returns kInvalidArg and changes nothing.
    */
   Status apply(const Event& e);
+  /** Hint: e will be applied soon (loads its order's table slot); batch loops call it a few events ahead. */
+  void prefetch(const Event& e) const { orders_.prefetch(e.order_id); }
 
   const Ladder& bids() const { return bids_; }
   const Ladder& asks() const { return asks_; }
@@ -96,12 +98,14 @@ class L3Book {
   uint32_t find_queue(uint8_t s, int64_t price) const;             // kNil when the level has no queue
   uint32_t join_level(uint8_t s, int64_t price, int64_t dqty, int64_t dcount);  // ladder += and the level's queue
   uint32_t order_slot(uint64_t id, bool* existed);   // find or insert (grows the table)
+  uint32_t new_queue(uint32_t qi, uint8_t s, int64_t price);  // takes queue qi (free-list head or pool end)
   void attach(uint32_t idx, uint8_t s, int64_t price);  // to the back of its level's FIFO; ladder += qty, count += 1
   void detach(uint32_t idx);                         // out of its FIFO; ladder -= qty / count; queue dropped if empty
   void unlink(uint32_t idx);                         // out of its FIFO only
   void erase_order(uint32_t idx);                    // drop the (unlinked) order from the table
-  void remove_order(uint32_t idx) { detach(idx); erase_order(idx); }
-  void reduce(uint32_t idx, int64_t by);             // cancel/execute by qty (removes at 0)
+  void remove_order(uint32_t idx);                   // detach and erase
+  void reduce(uint32_t idx, int64_t by, uint8_t side, int64_t price);  // cancel/execute by qty (removes at 0);
+                                                     // (side, price): the event's, a lookup hint
   void drop_queue_if_empty(uint32_t qi);
   Status apply_untracked(const Event& e);            // order_id 0 events
   void reduce_untracked(uint8_t s, int64_t price, int64_t by);

@@ -1,5 +1,5 @@
 // The L3 book's resting orders: an open-addressing table keyed by order id with the order record inline
-// (32-byte slots: one cache line holds two), linear probing, at most half full, power-of-two size that
+// (32-byte slots: one cache line holds two), linear probing, at most a quarter full, power-of-two size that
 // starts empty and doubles. Orders link to their FIFO neighbours by slot index; when a deletion's
 // backward shift or a growth moves a slot, the table re-points the neighbours and the caller re-points
 // its queue ends.
@@ -16,6 +16,9 @@ namespace cmm {
 class OrderTable {
  public:
   static constexpr uint32_t kNil = 0xffffffffu;
+  // At most a quarter full: short probe runs, and a deletion's backward shift (which re-points the moved
+  // orders' neighbours) rarely moves anything. Measured on the MSFT day: 1/2 full costs 30% more time.
+  static constexpr size_t kLoadInverse = 4;
 
   struct Order {
     uint64_t id;     // 0 = empty slot (order id 0 is never stored: it names untracked liquidity)
@@ -31,14 +34,17 @@ class OrderTable {
   Order& operator[](uint32_t i) { return slots_[i]; }
   const Order& operator[](uint32_t i) const { return slots_[i]; }
 
+  /** Starts loading id's home slot (batch loops call it a few events ahead). */
+  void prefetch(uint64_t id) const {
+    if (count_ != 0) __builtin_prefetch(&slots_[home(id)]);
+  }
+
   /** Slot of id, or kNil. */
   CMM_ALWAYS_INLINE uint32_t find(uint64_t id) const {
     if (id == 0 || count_ == 0) return kNil;
-    for (size_t i = home(id);; i = (i + 1) & mask_) {
-      const uint64_t k = slots_[i].id;
-      if (k == id) return static_cast<uint32_t>(i);
-      if (k == 0) return kNil;
-    }
+    bool found;
+    const size_t i = probe(id, &found);
+    return found ? static_cast<uint32_t>(i) : kNil;
   }
 
   /**
@@ -48,16 +54,9 @@ class OrderTable {
    */
   template <class RemapEnds>
   CMM_ALWAYS_INLINE uint32_t find_or_insert(uint64_t id, bool* existed, RemapEnds&& remap_ends) {
-    if ((count_ + 1) * 2 > slots_.size()) grow(remap_ends);
-    size_t i = home(id);
-    for (;; i = (i + 1) & mask_) {
-      const uint64_t k = slots_[i].id;
-      if (k == id) {
-        *existed = true;
-        return static_cast<uint32_t>(i);
-      }
-      if (k == 0) break;
-    }
+    if ((count_ + 1) * kLoadInverse > slots_.size()) grow(remap_ends);
+    const size_t i = probe(id, existed);
+    if (*existed) return static_cast<uint32_t>(i);
     slots_[i] = Order{id, 0, kNil, kNil, kNil, 0};
     count_++;
     *existed = false;
@@ -98,6 +97,18 @@ class OrderTable {
   }
 
  private:
+  // The slot holding id (*found) or the empty slot ending its probe run.
+  CMM_ALWAYS_INLINE size_t probe(uint64_t id, bool* found) const {
+    const Order* s = slots_.data();
+    for (size_t i = home(id);; i = (i + 1) & mask_) {
+      const uint64_t k = s[i].id;
+      if (k == id || k == 0) {
+        *found = k == id;
+        return i;
+      }
+    }
+  }
+
   size_t home(uint64_t id) const { return static_cast<size_t>((id * 0x9E3779B97F4A7C15ull) >> shift_); }
 
   template <class RemapEnds>

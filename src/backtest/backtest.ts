@@ -29,7 +29,7 @@ export function replay(batches: Iterable<TapeBatch>, book: ReplayBook, sims: rea
     if (b.count === 0) continue;
     stats.batches++;
     book.setBatch(b.events);
-    const view: MarketView = { features: b.features, stride: NUM_FEATURES, t: b.t, count: b.count };
+    const view: MarketView = { features: b.features, stride: NUM_FEATURES, t: b.t, stale: b.stale, count: b.count };
     for (let s = 0; s < n; s++) sims[s].onBatch(view);
     const T = b.t;
     const count = b.count;

@@ -9,6 +9,9 @@ import { ReplayBook } from './replay-book';
 import { LatencyModel } from './latency';
 import { ActionKind, ExecReport, FeeSchedule, Liquidity, OrderAction, RejectReason, ReportKind, TimeInForce } from './types';
 
+const BID = Side.Bid;
+const ASK = Side.Ask;
+
 /** Most price levels one taking order may walk (a market order's protection band bounds it first). */
 const MAX_WALK_TICKS = 200000;
 
@@ -211,7 +214,7 @@ export class SimExchange {
     for (let i = 0; i < this.orders.length; i++) {
       const o = this.orders[i];
       if (aggressor === o.side || o.requeue) continue; // a buy aggressor never hits our bid
-      const through = o.side === Side.Bid ? px < o.price : px > o.price;
+      const through = o.side === BID ? px < o.price : px > o.price;
       let q = 0;
       if (through) q = Math.min(o.leaves, book.qty);
       else if (px === o.price) {
@@ -238,10 +241,10 @@ export class SimExchange {
   private onCross(nowNs: number): void {
     for (let i = 0; i < this.orders.length; i++) {
       const o = this.orders[i];
-      const opp = o.side === Side.Bid ? Side.Ask : Side.Bid;
-      const best = o.side === Side.Bid ? this.bestAsk : this.bestBid;
+      const opp = o.side === BID ? ASK : BID;
+      const best = o.side === BID ? this.bestAsk : this.bestBid;
       if (best !== best) continue;
-      if (o.side === Side.Bid ? best > o.price : best < o.price) continue;
+      if (o.side === BID ? best > o.price : best < o.price) continue;
       const avail = this.book.levelQty(opp, best) - this.consumedAt(opp, best);
       if (avail <= 0) continue;
       const q = Math.min(o.leaves, avail);
@@ -281,15 +284,15 @@ export class SimExchange {
   }
 
   private marketable(side: Side, price: number): boolean {
-    return side === Side.Bid ? this.bestAsk === this.bestAsk && price >= this.bestAsk : this.bestBid === this.bestBid && price <= this.bestBid;
+    return side === BID ? this.bestAsk === this.bestAsk && price >= this.bestAsk : this.bestBid === this.bestBid && price <= this.bestBid;
   }
 
   /** Walks the opposite side from its best up to `limit`, taking unconsumed liquidity. Returns leaves. */
   private take(clientId: number, side: Side, limit: number, leaves: number, nowNs: number): number {
-    const opp = side === Side.Bid ? Side.Ask : Side.Bid;
-    const step = side === Side.Bid ? this.priceStep : -this.priceStep;
-    let px = side === Side.Bid ? this.bestAsk : this.bestBid;
-    for (let n = 0; leaves > 0 && n < MAX_WALK_TICKS && (side === Side.Bid ? px <= limit : px >= limit); n++, px += step) {
+    const opp = side === BID ? ASK : BID;
+    const step = side === BID ? this.priceStep : -this.priceStep;
+    let px = side === BID ? this.bestAsk : this.bestBid;
+    for (let n = 0; leaves > 0 && n < MAX_WALK_TICKS && (side === BID ? px <= limit : px >= limit); n++, px += step) {
       const avail = this.book.levelQty(opp, px) - this.consumedAt(opp, px);
       if (avail <= 0) continue;
       const q = Math.min(avail, leaves);
@@ -303,7 +306,7 @@ export class SimExchange {
   private fillTaker(clientId: number, side: Side, px: number, q: number, leaves: number, nowNs: number): void {
     const fee = feeTL(px, q, this.fees.takerBps);
     this.account.applyFill(side, px, q, fee, false);
-    if (this.fillLog) this.fillLog.push([side === Side.Bid ? 1 : -1, px, q, fee]);
+    if (this.fillLog) this.fillLog.push([side === BID ? 1 : -1, px, q, fee]);
     this.stats.takerFills++;
     this.report(ReportKind.Fill, clientId, side, px, q, leaves, Liquidity.Taker, fee, nowNs, '');
   }
@@ -314,7 +317,7 @@ export class SimExchange {
     o.leaves -= q;
     const fee = feeTL(px, q, this.fees.makerBps);
     this.account.applyFill(o.side, px, q, fee, true);
-    if (this.fillLog) this.fillLog.push([o.side === Side.Bid ? 1 : -1, px, q, fee]);
+    if (this.fillLog) this.fillLog.push([o.side === BID ? 1 : -1, px, q, fee]);
     this.stats.makerFills++;
     this.report(ReportKind.Fill, o.clientId, o.side, px, q, o.leaves, Liquidity.Maker, fee, nowNs, '');
     if (o.leaves > 0) return false;

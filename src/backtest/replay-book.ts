@@ -5,6 +5,17 @@
 import { EVENT_SIZE, EventFlag, EventKind, Side } from '../core/event';
 import { BookType } from '../core/instrument';
 
+const K_ADD = EventKind.Add;
+const K_MODIFY = EventKind.Modify;
+const K_CANCEL = EventKind.Cancel;
+const K_DELETE = EventKind.DeleteLevel;
+const K_TRADE = EventKind.Trade;
+const K_SNAP = EventKind.SnapshotBegin;
+const K_CLEAR = EventKind.Clear;
+const EXEC_HIDDEN = EventFlag.ExecResting | EventFlag.Hidden;
+const EXEC = EventFlag.ExecResting;
+const BID_SIDE = Side.Bid;
+const ASK_SIDE = Side.Ask;
 const DENSE_CAP = 1 << 18; // ticks kept in a flat array per side; prices outside go to a Map
 
 /** Quantity per price for one side: a flat array around the first price seen, a Map beyond it. */
@@ -90,7 +101,8 @@ export class ReplayBook {
   constructor(bookType: BookType) {
     this.bookType = bookType;
     this.l3 = bookType === 'L3';
-    this.levels = [new LevelQty(), new LevelQty(), new LevelQty()]; // index by Side (0 unused)
+    const bids = new LevelQty();
+    this.levels = [bids, bids, new LevelQty()]; // indexed by Side; index 0 (no side) is never written
   }
 
   /** Points the book at a new batch of 64-byte events (8-byte aligned, as the log reader yields). */
@@ -118,17 +130,17 @@ export class ReplayBook {
     this.ordFound = false;
     this.cleared = false;
     const kind = this.kind;
-    if (kind === EventKind.Trade) {
-      if (this.l3 && (this.flags & (EventFlag.ExecResting | EventFlag.Hidden)) === EventFlag.ExecResting) {
+    if (kind === K_TRADE) {
+      if (this.l3 && (this.flags & EXEC_HIDDEN) === EXEC) {
         this.reduceOrder(this.orderKey(w), this.qty, true);
       }
       return;
     }
-    if (kind === EventKind.SnapshotBegin || kind === EventKind.Clear) {
+    if (kind === K_SNAP || kind === K_CLEAR) {
       this.clearAll();
       return;
     }
-    if (kind < EventKind.Add || kind > EventKind.DeleteLevel) return; // Bbo, Status, SnapshotEnd, None
+    if (kind < K_ADD || kind > K_DELETE) return; // Bbo, Status, SnapshotEnd, None
     if (this.l3) this.applyOrder(kind, this.orderKey(w));
     else this.applyLevel(kind);
   }
@@ -148,34 +160,34 @@ export class ReplayBook {
 
   private applyLevel(kind: number): void {
     const side = this.side;
-    if ((side !== Side.Bid && side !== Side.Ask) || this.qty < 0) return; // the native book rejects these too
+    if ((side !== BID_SIDE && side !== ASK_SIDE) || this.qty < 0) return; // the native book rejects these too
     const prev = this.levels[side].get(this.price);
     let next: number;
-    if (kind === EventKind.Modify) next = this.qty;
-    else if (kind === EventKind.DeleteLevel) next = 0;
-    else if (kind === EventKind.Cancel) next = prev - this.qty;
+    if (kind === K_MODIFY) next = this.qty;
+    else if (kind === K_DELETE) next = 0;
+    else if (kind === K_CANCEL) next = prev - this.qty;
     else next = prev + this.qty; // Add
     if (next < 0) next = 0;
     if (next !== prev) this.change(side, this.price, prev, next);
   }
 
   private applyOrder(kind: number, id: number): void {
-    if (kind === EventKind.Add) {
-      if ((this.side !== Side.Bid && this.side !== Side.Ask) || this.qty <= 0) return;
+    if (kind === K_ADD) {
+      if ((this.side !== BID_SIDE && this.side !== ASK_SIDE) || this.qty <= 0) return;
       const old = this.ids.get(id);
       if (old !== undefined) this.removeSlot(id, old, false); // replaced: the old one leaves first
       this.addOrder(id, this.side, this.price, this.qty);
       return;
     }
-    if (kind === EventKind.DeleteLevel) return;
+    if (kind === K_DELETE) return;
     const slot = this.ids.get(id);
     if (slot === undefined) {
       this.unknownOrders++;
       return;
     }
-    if (kind === EventKind.Cancel) {
+    if (kind === K_CANCEL) {
       this.reduceOrder(id, this.qty, false);
-    } else if (kind === EventKind.Modify) {
+    } else if (kind === K_MODIFY) {
       const side = this.oSide[slot];
       const oldPrice = this.oPrice[slot];
       const oldQty = this.oQty[slot];

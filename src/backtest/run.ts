@@ -56,6 +56,7 @@ export interface StrategyResult {
   lifecycle: { counts: Record<string, number>; first: { atNs: number; from: string; to: string; reason: string }[] }[];
 }
 
+/** The whole result of runBacktest (what --json prints). Infinite limits (no limit) serialise as null. */
 export interface BacktestResult {
   command: 'backtest';
   data: { source: string; dataset: string; instrument: { symbol: string; venue: string; tickSize: number; lotSize: number; bookType: string }; events: number; spanNs: number; originNs: string };
@@ -139,7 +140,7 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
       const p = { gamma, sigma: calibration.sigma, k: calibration.k, A: calibration.A };
       strategies.push({ strategy: new AvellanedaStoikovStrategy(p), params: p });
     } else {
-      const { agent, log, policy } = prepareRl(tape, split, calibration, base, o, dataset, risk.maxPosition);
+      const { agent, log, policy } = prepareRl(tape, split, calibration, base, o, risk.maxPosition);
       result.rlTraining = log ? { ...log, policy } : undefined;
       strategies.push({ strategy: agent, params: { ...agent.params } as unknown as Record<string, unknown> });
     }
@@ -166,7 +167,7 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
     const agent = rl.strategy as RlMarketMaker;
     const ms = (k: 'epnl' | 'pnlMap' | 'rpt' | 'map'): { mean: number; std: number } => meanStd(rl.episodes.map((e) => e[k]));
     const file = savePolicy(o.rl?.modelDir ?? path.join('models', 'rl-mm'), policyFile(agent, dataset, tape.instrument.symbol), {
-      dataset, data: tape.source, instrument: tape.instrument.symbol,
+      dataset, data: tape.source, provenance: tape.provenance, instrument: tape.instrument.symbol,
       split: { trainFrac: split.trainFrac, trainStartNs: split.trainStartNs, trainEndNs: split.trainEndNs, testStartNs: split.testStartNs, testEndNs: split.testEndNs },
       seed: o.seed, training: out.rlTraining,
       evaluation: { episodes: rl.episodes.length, episodeLenNs: o.episodeLenNs, epnl: ms('epnl'), pnlMap: ms('pnlMap'), rpt: ms('rpt'), map: ms('map') },
@@ -189,7 +190,7 @@ function searchGamma(tape: Tape, split: TimeSplit, cal: MarketCalibration, base:
 }
 
 function prepareRl(
-  tape: Tape, split: TimeSplit, cal: MarketCalibration, base: Omit<SimConfig, 'seed' | 'training'>, o: BacktestOptions, dataset: string, maxPosition: number,
+  tape: Tape, split: TimeSplit, cal: MarketCalibration, base: Omit<SimConfig, 'seed' | 'training'>, o: BacktestOptions, maxPosition: number,
 ): { agent: RlMarketMaker; log?: RlTrainingLog; policy?: string } {
   if (o.rl?.policyFile) return { agent: loadPolicy(o.rl.policyFile, o.seed), policy: o.rl.policyFile };
   const fin = (v: number, d: number): number => (Number.isFinite(v) && v > 0 ? v : d);
@@ -207,6 +208,5 @@ function prepareRl(
     epochs: o.rl?.epochs ?? 30, epsilonStart: 0.2, epsilonEnd: 0.02, seed: o.seed,
   });
   roundWeights(agent.weights);
-  void dataset;
   return { agent, log };
 }

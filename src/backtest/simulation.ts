@@ -48,8 +48,14 @@ class Working {
   constructor(public side: Side, public leaves: number) {}
 }
 
-const BID = 0;
+const BID = 0; // quote slot indices
 const ASK = 1;
+const F_MID = Feature.Mid;
+const F_SPREAD = Feature.Spread;
+const F_BID = Feature.BidPrice;
+const F_ASK = Feature.AskPrice;
+const EOM = EventFlag.EndOfMessage;
+const SIDE_BID = Side.Bid;
 
 export class Simulation implements OrderGateway {
   readonly strategy: Strategy;
@@ -73,6 +79,7 @@ export class Simulation implements OrderGateway {
   private readonly tlValue: number; // quote currency per tick·lot
   private readonly step: number;
   private features: Float64Array = new Float64Array(0);
+  private stale: Uint8Array = new Uint8Array(0);
   private pending: OrderAction[] = [];
   private pendingHead = 0;
   private lastArrival = -Infinity;
@@ -82,6 +89,8 @@ export class Simulation implements OrderGateway {
   private readonly slotId = new Int32Array([-1, -1]);
   private readonly slotPx = new Float64Array(2);
   private readonly slotQty = new Float64Array(2);
+  /** The Working entry of each quote slot (undefined when empty): spares a Map lookup per decision. */
+  private readonly slotWork: (Working | undefined)[] = [undefined, undefined];
   private flattenId = -1;
   // Episode state.
   private episode = -1;
@@ -140,7 +149,7 @@ export class Simulation implements OrderGateway {
   }
 
   quote(side: Side, price: number, qty: number): boolean {
-    const s = side === Side.Bid ? BID : ASK;
+    const s = side === SIDE_BID ? BID : ASK;
     const id = this.slotId[s];
     if (!(qty > 0) || price !== price) {
       if (id >= 0) this.cancel(id);
@@ -151,6 +160,7 @@ export class Simulation implements OrderGateway {
       const nid = this.send(ActionKind.New, -1, side, price, qty, TimeInForce.PostOnly, false);
       if (nid < 0) return false;
       this.slotId[s] = nid;
+      this.slotWork[s] = this.working.get(nid);
     } else if (this.send(ActionKind.Modify, id, side, price, qty, TimeInForce.PostOnly, false) < 0) return false;
     this.slotPx[s] = price;
     this.slotQty[s] = qty;
@@ -158,9 +168,8 @@ export class Simulation implements OrderGateway {
   }
 
   fits(side: Side, qty: number): boolean {
-    const id = this.slotId[side === Side.Bid ? BID : ASK];
-    const w = id >= 0 ? this.working.get(id) : undefined;
-    const sign = side === Side.Bid ? 1 : -1;
+    const w = this.slotWork[side === SIDE_BID ? BID : ASK];
+    const sign = side === SIDE_BID ? 1 : -1;
     const pos = this.known.position;
     const exposure = pos + sign * (this.workingQty[side] - (w ? w.leaves : 0) + qty);
     return Math.abs(exposure) <= this.cfg.risk.maxPosition || (sign * pos < 0 && Math.abs(exposure) <= Math.abs(pos));
@@ -184,7 +193,7 @@ export class Simulation implements OrderGateway {
 
   cancel(clientId: number): void {
     if (!this.working.has(clientId)) return;
-    for (let s = 0; s < 2; s++) if (this.slotId[s] === clientId) this.slotId[s] = -1;
+    for (let s = 0; s < 2; s++) if (this.slotId[s] === clientId) this.clearSlot(s);
     this.enqueue(new OrderAction(ActionKind.Cancel, clientId, Side.None, 0, 0, TimeInForce.Gtc, this.nowNs, 0));
   }
 
@@ -219,6 +228,7 @@ export class Simulation implements OrderGateway {
   // ---- Runner hooks -------------------------------------------------------------------------------
   onBatch(view: MarketView): void {
     this.features = view.features;
+    this.stale = view.stale;
     this.strategy.onBatch(view);
   }
 
@@ -242,7 +252,8 @@ export class Simulation implements OrderGateway {
     this.lastArrival = -Infinity;
     this.working.clear();
     this.workingQty.fill(0);
-    this.slotId.fill(-1);
+    this.clearSlot(BID);
+    this.clearSlot(ASK);
     this.flattenId = -1;
     this.lifecycle = new Lifecycle();
     this.nowNs = startNs;
@@ -277,8 +288,8 @@ export class Simulation implements OrderGateway {
     const base = row * NUM_FEATURES;
     const ex = this.exchange;
     this.accrueQuoted(t);
-    ex.onEvent(t, f[base + Feature.BidPrice], f[base + Feature.AskPrice], (flags & EventFlag.EndOfMessage) !== 0);
-    const mid = f[base + Feature.Mid];
+    ex.onEvent(t, f[base + F_BID], f[base + F_ASK], (flags & EOM) !== 0);
+    const mid = f[base + F_MID];
     if (mid === mid) this.lastMid = mid;
     let local = this.feedConst === this.feedConst ? t + this.feedConst : t + this.feedLat.draw();
     if (local < this.nowNs) local = this.nowNs;
@@ -286,11 +297,12 @@ export class Simulation implements OrderGateway {
     if (ex.outboxHead < ex.outbox.length && ex.outbox[ex.outboxHead].notifyNs <= local) this.deliver(local);
     const st = this.lifecycle.state;
     if (st === 'quoting') {
-      if (f[base + Feature.Spread] > 0) this.strategy.decide(row, this);
+      if (this.stale[row] !== 0) this.pause(local, 'stale data: sequence gap, waiting for a snapshot');
+      else if (f[base + F_SPREAD] > 0) this.strategy.decide(row, this);
       else this.pause(local, 'book not two-sided');
     } else if (st === 'warmingUp' || st === 'paused') {
-      if (f[base + Feature.Spread] > 0 && t >= this.startNs + this.cfg.warmupNs) {
-        this.lifecycle.to('quoting', local, st === 'paused' ? 'book two-sided again' : 'warm-up done');
+      if (f[base + F_SPREAD] > 0 && this.stale[row] === 0 && t >= this.startNs + this.cfg.warmupNs) {
+        this.lifecycle.to('quoting', local, st === 'paused' ? 'book fresh and two-sided again' : 'warm-up done');
         this.strategy.decide(row, this);
       }
     }
@@ -396,6 +408,11 @@ export class Simulation implements OrderGateway {
   private forget(id: number, w: Working): void {
     this.workingQty[w.side] -= w.leaves;
     this.working.delete(id);
-    for (let s = 0; s < 2; s++) if (this.slotId[s] === id) this.slotId[s] = -1;
+    for (let s = 0; s < 2; s++) if (this.slotId[s] === id) this.clearSlot(s);
+  }
+
+  private clearSlot(s: number): void {
+    this.slotId[s] = -1;
+    this.slotWork[s] = undefined;
   }
 }

@@ -58,6 +58,8 @@ export interface MarketView {
   readonly stride: number;
   /** Exchange time of each row, ns since the tape's origin. */
   readonly t: Float64Array;
+  /** 1 where the book is stale (sequence gap until the next snapshot): the simulator pauses quoting there. */
+  readonly stale: Uint8Array;
   readonly count: number;
 }
 

@@ -2,7 +2,7 @@
 // per-event feature rows and event times, held in memory so that calibration, RL training and several
 // strategies replay the same market without re-reading or re-computing it. tapeBatches() streams the
 // same batches straight from a file instead (benchmarks: native apply included in the loop).
-import { EVENT_SIZE } from '../core/event';
+import { EVENT_SIZE, EventKind } from '../core/event';
 import { InstrumentInfo } from '../core/instrument';
 import { EngineError } from '../errors';
 import { EventLogReader } from '../log/event-log';
@@ -16,6 +16,12 @@ export interface TapeBatch {
   features: Float64Array;
   /** Event time per row, ns since the tape origin: ts_exchange (ts_local when ts_exchange is 0), never decreasing. */
   t: Float64Array;
+  /**
+   * 1 where the instrument's book is stale after the row: the native engine's rule (market_engine.cc),
+   * mirrored per row: a sequence gap (prev_seq != 0, last seq != 0, prev_seq != last seq at a message's
+   * first event) or a Clear makes it stale until the next SnapshotEnd.
+   */
+  stale: Uint8Array;
 }
 
 export interface TapeOptions {
@@ -50,6 +56,9 @@ export class TapeBuilder {
   private lastT = 0;
   private featAll: Float64Array = new Float64Array(0);
   private tAll: Float64Array = new Float64Array(0);
+  private staleAll: Uint8Array = new Uint8Array(0);
+  private lastSeq = 0;
+  private stale = false;
 
   constructor(instruments: readonly InstrumentInfo[], instrument: InstrumentInfo, engineOptions: MarketEngineOptions = {}) {
     this.engine = new MarketEngine(instruments, engineOptions);
@@ -65,6 +74,7 @@ export class TapeBuilder {
     if (this.featAll.length < count * NUM_FEATURES) {
       this.featAll = new Float64Array(count * NUM_FEATURES);
       this.tAll = new Float64Array(count);
+      this.staleAll = new Uint8Array(count);
     }
     this.engine.apply(events, count, this.featAll);
     const u32 = new Uint32Array(events.buffer, events.byteOffset, count * 16);
@@ -77,6 +87,7 @@ export class TapeBuilder {
     const out = view ? events.subarray(0, count * EVENT_SIZE) : new Uint8Array(n * EVENT_SIZE);
     const feats = view ? this.featAll.subarray(0, count * NUM_FEATURES) : new Float64Array(n * NUM_FEATURES);
     const t = view ? this.tAll.subarray(0, count) : new Float64Array(n);
+    const stale = view ? this.staleAll.subarray(0, count) : new Uint8Array(n);
     if (all && !view) {
       out.set(events.subarray(0, count * EVENT_SIZE));
       feats.set(this.featAll.subarray(0, count * NUM_FEATURES));
@@ -103,9 +114,19 @@ export class TapeBuilder {
       let ts = (hi - this.originHi) * 4294967296 + (lo - this.originLo);
       if (ts < this.lastT) ts = this.lastT; // clamp a backwards step: the replay clock never runs back
       this.lastT = ts;
+      const seq = u32[w + 11] * 4294967296 + u32[w + 10];
+      if (seq !== 0 && seq !== this.lastSeq) {
+        const prev = u32[w + 13] * 4294967296 + u32[w + 12];
+        if (prev !== 0 && this.lastSeq !== 0 && prev !== this.lastSeq) this.stale = true;
+        this.lastSeq = seq;
+      }
+      const kind = events[r * EVENT_SIZE + 60];
+      if (kind === EventKind.SnapshotEnd) this.stale = false;
+      else if (kind === EventKind.Clear) this.stale = true;
+      stale[k] = this.stale ? 1 : 0;
       t[k++] = ts;
     }
-    return { events: out, count: n, features: feats, t };
+    return { events: out, count: n, features: feats, t, stale };
   }
 
   /** The origin (t = 0) as absolute ns. */
@@ -126,13 +147,16 @@ export class Tape {
   /** Rows with a two-sided book (finite mid). */
   readonly twoSidedRows: number;
   readonly source: string;
+  /** The event log header's source and meta (importer, input files) when read from a log. */
+  readonly provenance?: { source: string; meta: Record<string, unknown> };
 
-  constructor(instrument: InstrumentInfo, batches: TapeBatch[], originNs: bigint, source: string) {
+  constructor(instrument: InstrumentInfo, batches: TapeBatch[], originNs: bigint, source: string, provenance?: Tape['provenance']) {
     this.instrument = instrument;
     this.batches = batches.filter((b) => b.count > 0);
     this.count = this.batches.reduce((s, b) => s + b.count, 0);
     this.originNs = originNs;
     this.source = source;
+    this.provenance = provenance;
     if (this.count === 0) throw new EngineError('E_BAD_INPUT', `${source}: no events for instrument ${instrument.symbol}`);
     this.firstNs = this.batches[0].t[0];
     const last = this.batches[this.batches.length - 1];
@@ -153,7 +177,7 @@ export class Tape {
       const batches: TapeBatch[] = [];
       for (const b of reader.batches()) batches.push(builder.process(b.events, b.count));
       reader.assertComplete();
-      return new Tape(instrument, batches, builder.originNs(), path);
+      return new Tape(instrument, batches, builder.originNs(), path, { source: reader.header.source, meta: reader.header.meta });
     } finally {
       reader.close();
     }

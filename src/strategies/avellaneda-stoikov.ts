@@ -9,6 +9,13 @@ import { Feature } from '../market/market-engine';
 import { ExecReport } from '../backtest/types';
 import { MarketView, OrderGateway, Strategy, StrategyContext } from '../backtest/strategy';
 
+// Feature columns and sides as module constants: the per-event loop reads no enum objects.
+const MID = Feature.Mid;
+const BID_PX = Feature.BidPrice;
+const ASK_PX = Feature.AskPrice;
+const BID = Side.Bid;
+const ASK = Side.Ask;
+
 export interface AsParams {
   gamma: number;
   /** Mid volatility, ticks per √second. */
@@ -65,7 +72,7 @@ export class AvellanedaStoikovStrategy implements Strategy {
   decide(row: number, gw: OrderGateway): void {
     const f = this.features;
     const b = row * this.stride;
-    const mid = f[b + Feature.Mid];
+    const mid = f[b + MID];
     let tau = (this.endNs - this.t[row]) * 1e-9;
     if (tau < 0) tau = 0;
     const pos = gw.position;
@@ -76,12 +83,13 @@ export class AvellanedaStoikovStrategy implements Strategy {
     const st = this.step;
     let bid = Math.floor((r - half) / st) * st;
     let ask = Math.ceil((r + half) / st) * st;
-    const bestBid = f[b + Feature.BidPrice];
-    const bestAsk = f[b + Feature.AskPrice];
+    const bestBid = f[b + BID_PX];
+    const bestAsk = f[b + ASK_PX];
     if (bid >= bestAsk) bid = bestAsk - st;
     if (ask <= bestBid) ask = bestBid + st;
-    gw.quote(Side.Bid, bid, gw.fits(Side.Bid, this.qty) ? this.qty : 0);
-    gw.quote(Side.Ask, ask, gw.fits(Side.Ask, this.qty) ? this.qty : 0);
+    const qty = this.qty;
+    gw.quote(BID, bid, gw.fits(BID, qty) ? qty : 0);
+    gw.quote(ASK, ask, gw.fits(ASK, qty) ? qty : 0);
   }
 
   /** Quotes the strategy would place (for tests and tools): [bid, ask] at mid, position, τ seconds. */

@@ -111,6 +111,8 @@ export interface ManifestEntry {
   dataset: string;
   file: string;
   data: string;
+  /** Where the event log came from (its header: importer and input files), when known. */
+  provenance?: { source: string; meta: Record<string, unknown> };
   instrument: string;
   split: { trainFrac: number; trainStartNs: number; trainEndNs: number; testStartNs: number; testEndNs: number };
   seed: number;

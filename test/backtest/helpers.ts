@@ -25,6 +25,12 @@ export class Stream {
     this.seq++;
     return this;
   }
+  /** Any event with explicit sequencing (seq / prev_seq), e.g. to inject a gap. */
+  event(ms: number, kind: EventKind, side: Side, price: number, qty: number, seq: number, prev: number, flags = EventFlag.EndOfMessage): this {
+    const t = BigInt(Math.round(ms * MS));
+    this.batch.push(t, t, this.instrument, kind, side, BigInt(price), BigInt(qty), 0n, BigInt(seq), BigInt(prev), flags);
+    return this;
+  }
   /** L2: absolute level quantity (0 removes). */
   level(ms: number, side: Side, price: number, qty: number): this {
     return this.push(ms, EventKind.Modify, side, price, qty);

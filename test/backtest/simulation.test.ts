@@ -1,7 +1,7 @@
 // Simulation around the exchange: latency, lifecycle, risk overlay, accounting, determinism.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Side } from '../../src/core/event';
+import { EventFlag, EventKind, Side } from '../../src/core/event';
 import { EngineError } from '../../src/errors';
 import { replay } from '../../src/backtest/backtest';
 import { LatencySpec } from '../../src/backtest/latency';
@@ -90,6 +90,28 @@ test('a one-sided book pauses quoting (quotes cancelled) until it is two-sided a
   const l = sim.lifecycles[0];
   assert.deepEqual(l.transitions.map((t) => `${t.from}->${t.to}`), ['warmingUp->quoting', 'quoting->paused', 'paused->quoting', 'quoting->stopped']);
   assert.equal(sim.exchange.stats.cancelled >= 1, true, 'the quote was cancelled on pause');
+});
+
+test('a sequence gap pauses quoting (stale data) until the next snapshot completes', () => {
+  const s = new Stream()
+    .event(0, EventKind.Modify, Side.Bid, 99, 5, 1, 0)
+    .event(1, EventKind.Modify, Side.Ask, 101, 5, 2, 1)
+    .event(2, EventKind.Modify, Side.Bid, 98, 5, 3, 2)
+    .event(3, EventKind.Modify, Side.Bid, 97, 5, 10, 7) // prev_seq 7 but the last seq was 3: gap
+    .event(4, EventKind.Modify, Side.Bid, 96, 5, 11, 10)
+    .event(5, EventKind.SnapshotBegin, Side.None, 0, 0, 12, 11, 0)
+    .event(5, EventKind.Modify, Side.Bid, 99, 5, 12, 11, EventFlag.Snapshot)
+    .event(5, EventKind.Modify, Side.Ask, 100, 5, 12, 11, EventFlag.Snapshot)
+    .event(5, EventKind.SnapshotEnd, Side.None, 0, 0, 12, 11)
+    .event(6, EventKind.Modify, Side.Bid, 98, 5, 13, 12);
+  const rows: number[] = [];
+  const sim = simulate(s, new ScriptedStrategy((_i, gw, row) => {
+    rows.push(row);
+    gw.quote(Side.Bid, 98, 1);
+  }));
+  assert.deepEqual(rows, [1, 2, 8, 9]);
+  const moves = sim.lifecycles[0].transitions.map((t) => `${t.from}->${t.to}: ${t.reason}`);
+  assert.deepEqual(moves.slice(0, 3), ['warmingUp->quoting: warm-up done', 'quoting->paused: stale data: sequence gap, waiting for a snapshot', 'paused->quoting: book fresh and two-sided again']);
 });
 
 test('risk overlay refuses bad orders and counts each reason', () => {

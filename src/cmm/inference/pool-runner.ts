@@ -72,7 +72,7 @@ export class PoolRunner extends RunnerBase implements StudentRunner {
   /** Submits x (the answer comes back later through poll()); always null: a pool never answers synchronously. */
   predict(x: Float32Array): Prediction | null {
     this.checkX(x);
-    void this.predictAsync(x);
+    void this.request(x);
     this.count.notReady++;
     return null;
   }
@@ -89,8 +89,14 @@ export class PoolRunner extends RunnerBase implements StudentRunner {
 
   async predictAsync(x: Float32Array): Promise<Prediction | null> {
     this.checkX(x);
+    const seq = await this.request(x);
+    return seq !== 0 && this.pendingSeq === seq ? this.poll() : null;
+  }
+
+  /** Runs x on the pool; on a timely answer to the latest request leaves it for poll() and resolves its seq, else 0. */
+  private async request(x: Float32Array): Promise<number> {
     this.count.requests++;
-    if (this.closed) return null;
+    if (this.closed) return 0;
     if (this.pendingSeq !== 0) this.count.superseded++;
     const seq = ++this.seq;
     this.pendingSeq = seq;
@@ -104,20 +110,20 @@ export class PoolRunner extends RunnerBase implements StudentRunner {
       this.emit('workerError', err as Error);
       this.setStale(`pool task failed: ${(err as Error).message}`);
       if (this.pendingSeq === seq) this.pendingSeq = 0;
-      return null;
+      return 0;
     }
     const waited = nowMicros() - t0;
-    if (this.pendingSeq !== seq) return null; // a newer request superseded this one
+    if (this.pendingSeq !== seq) return 0; // a newer request superseded this one
     if (waited > this.deadlineMicros) {
       this.pendingSeq = 0;
       this.count.late++;
       this.emit('late', seq, waited);
       this.setStale(`late answer (${Math.round(waited)} µs > ${this.deadlineMicros} µs deadline)`);
-      return null;
+      return 0;
     }
     this.setFresh();
     this.arrived = { seq, out: r.out, status: r.status };
-    return this.poll();
+    return seq;
   }
 
   async predictBatch(X: Float32Array, B: number, out?: Float32Array): Promise<Float32Array> {

@@ -27,7 +27,26 @@ interface Generation {
   slot: SlotViews;
   ready: boolean;
   dead: boolean;
+  exited: Promise<void>;
   startTimer?: NodeJS.Timeout;
+}
+
+/**
+ * A retired worker gets this long to leave on its own (SHUTDOWN flag: it finishes its current request, or its
+ * model load, and returns) before worker.terminate(). Terminating a thread while it is inside a native call of
+ * onnxruntime-node can abort the whole process (an uncaught Napi::Error), so termination is the last resort:
+ * only for a worker hung in JavaScript or truly stuck.
+ */
+const RETIRE_GRACE_MS = 2000;
+
+/** Asks a worker to leave (SHUTDOWN), terminates it if it is still there after the grace period. */
+function retire(g: Generation): Promise<void> {
+  g.worker.ref(); // awaiting its exit must keep the event loop alive (at most the grace period)
+  Atomics.store(g.slot.ctl, SHUTDOWN, 1);
+  Atomics.notify(g.slot.ctl, REQ);
+  const timer = setTimeout(() => void g.worker.terminate().catch(() => undefined), RETIRE_GRACE_MS);
+  timer.unref();
+  return g.exited.then(() => clearTimeout(timer));
 }
 
 export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
@@ -158,7 +177,7 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
       const now = nowMicros();
       this.check(now, false);
       if (this.pendingSeq !== 0) {
-        this.count.superseded++;
+        if (!this.pendingLate) this.count.superseded++;
         this.pendingSeq = 0;
       }
       if (this.gen !== g) return this.submit(x); // check() replaced the worker
@@ -232,7 +251,8 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
       workerSpinMicros: Number.isFinite(this.workerSpinMicros) ? this.workerSpinMicros : -1,
     };
     const worker = new Worker(WORKER_FILE, { workerData });
-    const g: Generation = { id: ++this.generations, worker, slot, ready: false, dead: false };
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    const g: Generation = { id: ++this.generations, worker, slot, ready: false, dead: false, exited };
     this.gen = g;
     // Referenced while starting (so awaiting ready() keeps the process alive), unreferenced once serving.
     worker.on('message', (m: { type?: string }) => {
@@ -265,7 +285,7 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
     if (this.closed) return;
     this.count.workerDeaths++;
     this.emit('workerError', err);
-    void g.worker.terminate().catch(() => undefined);
+    void retire(g); // an erroring worker exits by itself; a late one (start timeout) is asked to
     if (this.gen !== g) return; // already replaced
     if (!g.ready && ++this.startFailures >= this.maxStartFailures) {
       this.failure = err;
@@ -278,7 +298,7 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
     this.replace(`worker died: ${err.message}`);
   }
 
-  /** Retires the current worker (terminate in the background) and starts a new one; stale meanwhile. */
+  /** Retires the current worker (in the background, see retire) and starts a new one; stale meanwhile. */
   private replace(reason: string): void {
     if (this.closed) return;
     const old = this.gen;
@@ -290,9 +310,7 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
     if (old) {
       old.dead = true;
       if (old.startTimer) clearTimeout(old.startTimer);
-      Atomics.store(old.slot.ctl, SHUTDOWN, 1);
-      Atomics.notify(old.slot.ctl, REQ);
-      void old.worker.terminate().catch(() => undefined);
+      void retire(old);
     }
     this.spawn();
   }
@@ -315,9 +333,8 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
     this.gen = null;
     if (g) {
       if (g.startTimer) clearTimeout(g.startTimer);
-      Atomics.store(g.slot.ctl, SHUTDOWN, 1);
-      Atomics.notify(g.slot.ctl, REQ);
-      await g.worker.terminate().catch(() => undefined);
+      g.dead = true;
+      await retire(g);
     }
   }
 
@@ -335,7 +352,7 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
     hangOnNextRequest: (): void => {
       if (this.gen) Atomics.store(this.gen.slot.ctl, HOOK_FAULT, FAULT_HANG);
     },
-    /** worker.terminate() of the current worker. */
+    /** worker.terminate() of the current worker (engine 'native' only: see RETIRE_GRACE_MS). */
     terminate: async (): Promise<void> => {
       if (this.gen) await this.gen.worker.terminate();
     },

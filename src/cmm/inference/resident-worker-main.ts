@@ -72,7 +72,10 @@ for (let i = 0; i < 200; i++) {
   for (let j = 0; j < data.inputs; j++) x[j] = Math.sin(i + j);
   engine.run(x, out);
 }
-Atomics.store(ctl, STATE, STATE_READY);
-parentPort?.postMessage({ type: 'ready' });
-serve();
+// Retired while loading (SHUTDOWN already set): leave without serving.
+if (Atomics.load(ctl, SHUTDOWN) === 0) {
+  Atomics.store(ctl, STATE, STATE_READY);
+  parentPort?.postMessage({ type: 'ready' });
+  serve();
+}
 engine.dispose();

@@ -1,6 +1,6 @@
 // Trains the reference teacher in tfjs (wasm backend, one thread): seeded init and shuffling, Adam with warmup
 // and global-norm clipping, per-target standardised MSE, early stopping on a LATER time slice of the training data.
-import { expected } from '../../errors';
+import { EngineError, expected } from '../../errors';
 import { SeededRandom, clipByGlobalNorm, restoreVariables, snapshotVariables, tf, useWasmBackend } from './nn';
 import { TeacherDataset, TeacherScores, checkDataset, scoreHeads } from './teacher';
 import { DEFAULT_TRANSFORMER_CONFIG, Standardisation, TransformerConfig, TransformerModel, initTransformerWeights } from './transformer';
@@ -17,7 +17,10 @@ export interface TrainTeacherOptions {
   warmupSteps?: number;
   /** Fraction of the (time-ordered) windows held out at the END as validation (default 0.15). */
   valFraction?: number;
-  /** Windows dropped between train and validation so that no window or target overlaps both (default T). */
+  /**
+   * Windows dropped between train and validation (default T: consecutive windows then share no snapshot). Add the
+   * target horizon, in windows, to keep targets apart too.
+   */
   embargo?: number;
   /** Wall-clock budget: training stops (keeping the best weights) when it is spent. Default 25 min. */
   timeBudgetSec?: number;
@@ -29,7 +32,10 @@ export interface EpochRecord {
   epoch: number;
   trainLoss: number;
   valLoss: number;
+  /** Wall-clock seconds of the epoch (training batches + validation). */
   seconds: number;
+  /** CPU seconds of this process over the epoch: the wall time an otherwise idle core would need. */
+  cpuSeconds: number;
   batches: number;
 }
 
@@ -72,6 +78,18 @@ export function columnStats(data: Float32Array, cols: number, rowStart: number, 
   return { mean, std };
 }
 
+function countNonFinite(a: Float32Array): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) n++;
+  return n;
+}
+
+/**
+ * Trains the reference teacher on time-ordered windows. The last `valFraction` of windows (after an embargo) is the
+ * validation split for early stopping; the caller keeps its test split out of `ds` entirely. Statistics for the
+ * input and target standardisation come from the training part only. Stops at maxEpochs, after `patience`
+ * epochs without improvement, or when timeBudgetSec is spent, and always returns the best validation weights.
+ */
 export async function trainTeacher(ds: TeacherDataset, options: TrainTeacherOptions = {}): Promise<TrainedTeacher> {
   const N = checkDataset(ds);
   const { T, F } = ds.spec;
@@ -89,6 +107,8 @@ export async function trainTeacher(ds: TeacherDataset, options: TrainTeacherOpti
   if (trainEnd < o.batchSize || N - valStart < 1) {
     throw expected(`more windows (train ${trainEnd} must be ≥ batch ${o.batchSize})`, 'teacher dataset', N);
   }
+  const bad = countNonFinite(ds.windows) + countNonFinite(ds.targets);
+  if (bad > 0) throw new EngineError('E_BAD_INPUT', `teacher dataset has ${bad} non-finite window or target values; drop or fill them first`);
   const split: SplitInfo = {
     train: { start: 0, end: trainEnd, timeFrom: ds.times[0], timeTo: ds.times[trainEnd - 1] },
     validation: { start: valStart, end: N, timeFrom: ds.times[valStart], timeTo: ds.times[N - 1] },
@@ -131,7 +151,7 @@ export async function trainTeacher(ds: TeacherDataset, options: TrainTeacherOpti
   let stoppedBy: TrainedTeacher['stoppedBy'] = 'maxEpochs';
   let step = 0, sinceBest = 0, baseLr = o.learningRate;
   for (let epoch = 1; epoch <= o.maxEpochs; epoch++) {
-    const e0 = Date.now();
+    const e0 = Date.now(), c0 = process.cpuUsage();
     rng.shuffle(order);
     let lossSum = 0, done = 0, lastLog = Date.now(), outOfTime = false;
     for (let b = 0; b < batches; b++) {
@@ -153,17 +173,20 @@ export async function trainTeacher(ds: TeacherDataset, options: TrainTeacherOpti
       const now = Date.now();
       if (now - lastLog > 5000 || b === batches - 1) {
         const perBatch = (now - e0) / done;
-        log(`epoch ${epoch}/${o.maxEpochs} batch ${b + 1}/${batches} loss ${(lossSum / done).toFixed(4)} ETA epoch ${((batches - done) * perBatch / 1000).toFixed(0)} s`);
+        const epochLeft = ((batches - done) * perBatch) / 1000;
+        const runLeft = Math.min(epochLeft + ((o.maxEpochs - epoch) * batches * perBatch) / 1000, o.timeBudgetSec - (now - t0) / 1000);
+        log(`epoch ${epoch}/${o.maxEpochs} batch ${b + 1}/${batches} loss ${(lossSum / done).toFixed(4)} ETA epoch ${epochLeft.toFixed(0)} s, run ≤ ${Math.max(0, runLeft).toFixed(0)} s`);
         lastLog = now;
       }
       if ((now - t0) / 1000 > o.timeBudgetSec) { outOfTime = true; break; }
     }
     const v = validate();
-    const rec: EpochRecord = { epoch, trainLoss: lossSum / done, valLoss: v.loss, seconds: (Date.now() - e0) / 1000, batches: done };
+    const cpu = process.cpuUsage(c0);
+    const rec: EpochRecord = { epoch, trainLoss: lossSum / done, valLoss: v.loss, seconds: (Date.now() - e0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, batches: done };
     history.push(rec);
     const improved = v.loss < best.loss;
     if (improved) { best = { loss: v.loss, epoch, weights: snapshotVariables(model.vars) }; sinceBest = 0; } else sinceBest++;
-    log(`epoch ${epoch} done in ${rec.seconds.toFixed(1)} s: train ${rec.trainLoss.toFixed(4)} val ${v.loss.toFixed(4)}${improved ? ' (best)' : ''}`);
+    log(`epoch ${epoch} done in ${rec.seconds.toFixed(1)} s (${rec.cpuSeconds.toFixed(1)} s CPU): train ${rec.trainLoss.toFixed(4)} val ${v.loss.toFixed(4)}${improved ? ' (best)' : ''}`);
     if (outOfTime) { stoppedBy = 'timeBudget'; break; }
     if (sinceBest >= o.patience) { stoppedBy = 'patience'; break; }
     if (!improved) baseLr *= 0.5; // halve on a plateau
