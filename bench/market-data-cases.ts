@@ -13,6 +13,7 @@ import { readAllEvents } from '../src/log/event-log';
 import { MarketEngine, NUM_FEATURES } from '../src/market/market-engine';
 import { replayFile } from '../src/replay/replay';
 import { BatchTimer, PassTimer, Timing, round } from './market-data-stats';
+import { LeanTsBook } from './market-data-tsbook';
 
 export const BATCH = 4096;
 
@@ -74,8 +75,9 @@ function topOfBookTs(book: RefBook, out: Float64Array, row: number): void {
 
 /**
  * (a) + (c): the native MarketEngine (book + features, rows written) and the native book alone, one
- * call per 4096-event batch from JS, against the plain TS book with top-of-book features and the TS
- * reference of the whole engine (ReferenceMarket: same features), on the same in-memory stream.
+ * call per 4096-event batch from JS, against plain TS books with top-of-book features (the reference
+ * book of src/features and a lean one, bench/market-data-tsbook.ts) and the TS reference of the whole
+ * engine (ReferenceMarket: the same features), on the same in-memory stream.
  */
 export function engineCase(stream: StreamFiles, nativePasses: number, tsPasses: number): Metrics {
   const bytes = loadEvents(stream.events);
@@ -85,6 +87,7 @@ export function engineCase(stream: StreamFiles, nativePasses: number, tsPasses: 
   const engine = new BatchTimer();
   const bookOnly = new BatchTimer();
   const tsTop = new BatchTimer();
+  const tsLean = new BatchTimer();
   const tsEngine = new BatchTimer();
   const rounds = 2 + nativePasses; // 2 warm-up rounds
   for (let r = 0; r < rounds; r++) {
@@ -96,6 +99,10 @@ export function engineCase(stream: StreamFiles, nativePasses: number, tsPasses: 
     bookOnly.pass(measured, (timed) => {
       const b = l3 ? OrderBook.l3() : OrderBook.l2();
       batches(count, (s, n) => timed(n, () => b.apply(bytes, n, s)));
+    });
+    tsLean.pass(measured, (timed) => {
+      const book = new LeanTsBook(l3);
+      batches(count, (s, n) => timed(n, () => book.applyBatch(bytes, s, n, out)));
     });
     if (r < 1 + tsPasses) {
       const tsMeasured = r >= 1;
@@ -122,8 +129,13 @@ export function engineCase(stream: StreamFiles, nativePasses: number, tsPasses: 
   put(m, 'native.engine', ne);
   put(m, 'native.bookOnly', bookOnly.result());
   put(m, 'ts.bookTop', tsTop.result());
+  const lean = tsLean.result();
+  put(m, 'ts.leanBookTop', lean);
   put(m, 'ts.engine', te);
   m['ratio_engine_vs_ts'] = round(te.cpu.p50 / ne.cpu.p50, 1);
+  // The native engine computes every feature; the lean TS book only the top of book.
+  m['ratio_engine_vs_lean_ts'] = round(lean.cpu.p50 / ne.cpu.p50, 2);
+  m['ratio_book_vs_lean_ts'] = round(lean.cpu.p50 / Number(m['native.bookOnly.p50_ns']), 2);
   return m;
 }
 

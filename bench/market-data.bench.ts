@@ -118,7 +118,8 @@ function printTable(results: Record<string, Metrics>, cpp: Metrics | string, fla
       const p50 = Number(cpp[`bookTop.${s}.p50_ns`]);
       row([`${s}: native book + top-of-book (C++, thread CPU, 512-ev)`, fmt(p50), fmt(cpp[`bookTop.${s}.p99_ns`]), fmt(cpp[`bookTop.${s}.mean_ns`]), '-', fmt(1e3 / p50, 2), '']);
     }
-    timed(`${s}: TS book + top-of-book features`, r, 'ts.bookTop');
+    timed(`${s}: TS reference book + top-of-book features`, r, 'ts.bookTop');
+    timed(`${s}: lean TS book + top-of-book features`, r, 'ts.leanBookTop', `${fmt(r['ratio_engine_vs_lean_ts'], 2)}x`);
     timed(`${s}: TS reference engine (same features)`, r, 'ts.engine', `${fmt(r['ratio_engine_vs_ts'])}x`);
   }
   if (typeof cpp === 'string') console.log(`(C++ harness skipped: ${cpp})`);
@@ -158,6 +159,9 @@ function flatten(results: Record<string, Metrics>, cpp: Metrics | string): Metri
     set(`engine.${s}.wall_p50_ns`, num(`engine.${s}`, 'native.engine.wall_p50_ns'));
     set(`bookOnly.${s}.p50_ns`, num(`engine.${s}`, 'native.bookOnly.p50_ns'));
     set(`tsBookTop.${s}.p50_ns`, num(`engine.${s}`, 'ts.bookTop.p50_ns'));
+    set(`leanTsBookTop.${s}.p50_ns`, num(`engine.${s}`, 'ts.leanBookTop.p50_ns'));
+    set(`engine.${s}.ratio_vs_lean_ts`, num(`engine.${s}`, 'ratio_engine_vs_lean_ts'));
+    set(`bookOnly.${s}.ratio_vs_lean_ts`, num(`engine.${s}`, 'ratio_book_vs_lean_ts'));
     set(`engine.${s}.ratio_vs_ts`, num(`engine.${s}`, 'ratio_engine_vs_ts'));
     if (typeof cpp !== 'string') set(`bookTop.cpp.${s}.p50_ns`, cpp[`bookTop.${s}.p50_ns`] as number);
   }

@@ -57,3 +57,5 @@ export * from './strategies/as-calibration';
 export * from './strategies/tile-coding';
 export * from './strategies/rl-mm';
 export * from './strategies/rl-train';
+export * from './cmm/inference';
+export * from './cmm/quote';

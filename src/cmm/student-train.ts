@@ -182,7 +182,8 @@ export function checkStudentData(shape: StudentShape, d: StudentData, what: stri
  * components), Adam. Early stopping: training stops when the validation OBJECTIVE (the same loss, on validation
  * rows) has not improved for `patience` epochs; the weights returned are those of the epoch with the best
  * validation MSE(ŷ, y). (Stopping on MSE(ŷ, y) alone quits too early when α is large: ŷ first gets worse while
- * the shared layers learn z*. Measured on the synthetic test problem: spread test R² 0.11 → see ofdd.test.ts.)
+ * the shared layers learn z*: on ofdd.test.ts's synthetic problem, α = 10, spread test R² was 0.11 stopping on
+ * MSE(ŷ, y) and 0.49 stopping on the objective, against 0.38 for α = 0.)
  */
 export function trainStudent(shape: StudentShape, train: StudentData, val: StudentData, opts: StudentTrainOptions): TrainedStudent {
   const o = { ...DEFAULT_STUDENT_TRAINING, ...opts };

@@ -186,14 +186,14 @@ export class ResidentWorkerRunner extends RunnerBase implements StudentRunner {
     let seq = ++this.seq;
     if ((seq & TAG_MASK) === 0) seq = ++this.seq; // tag 0 means "no answer yet"
     const tag = tagOf(seq);
+    this.pendingSeq = seq;
+    this.pendingTag = tag;
+    this.pendingLate = false;
+    this.pendingAt = nowMicros(); // before publishing: the deadline covers the whole handoff
     Atomics.store(ctl, REQ, tag - 1);
     for (let i = 0; i < this.inputs; i++) xs[i] = x[i];
     Atomics.store(ctl, REQ, tag);
     if (Atomics.load(ctl, SLEEPING) !== 0) Atomics.notify(ctl, REQ);
-    this.pendingSeq = seq;
-    this.pendingTag = tag;
-    this.pendingAt = nowMicros();
-    this.pendingLate = false;
     return g;
   }
 

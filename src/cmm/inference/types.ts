@@ -46,7 +46,10 @@ export interface RunnerCounters {
 }
 
 export interface RunnerHealth {
-  /** True while predictions must not be quoted on: no worker ready, a late answer, a dead or hung worker. */
+  /**
+   * True while predictions must not be quoted on: no worker ready (starting or being replaced), the latest
+   * request late, a dead or hung worker. Cleared when a worker becomes ready and by every answer in time.
+   */
   stale: boolean;
   /** Why it is stale (empty when not). */
   reason: string;
