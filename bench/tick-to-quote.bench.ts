@@ -132,6 +132,8 @@ function parent(): void {
   console.log('tick = MarketEngine.apply(1 event) + studentInput + students/MoE + QuoteRule; every event of the file, after a 20k-event warm-up');
   console.log(`${'backend'.padEnd(28)} ${'ticks'.padStart(7)} ${'p50 µs'.padStart(8)} ${'p99 µs'.padStart(8)} ${'p99.9 µs'.padStart(9)} ${'mean µs'.padStart(8)} ${'answered'.padStart(9)} ${'quotes'.padStart(7)}  vs native p50 (same process)`);
   const cases: Record<string, unknown> = {};
+  // Flat metrics for bench/run.ts and bench/budgets.json ("tick-to-quote.<backend>.<metric>").
+  const metrics: Record<string, number> = {};
   for (const name of Object.keys(CASES)) {
     const r = spawnSync(process.execPath, [__filename, '--case', name, ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -142,11 +144,15 @@ function parent(): void {
     const res = JSON.parse(line) as { stats: Stats; answered: number; quotes: number; baseline?: Stats };
     cases[name] = res;
     const s = res.stats;
+    metrics[`${name}.p50_us`] = s.p50;
+    metrics[`${name}.p99_us`] = s.p99;
+    metrics[`${name}.p999_us`] = s.p999;
+    metrics[`${name}.answered_frac`] = res.answered / s.n;
     const f = (v: number, w = 8): string => v.toFixed(2).padStart(w);
     const ratio = res.baseline ? `${(s.p50 / res.baseline.p50).toFixed(1)}x (native ${res.baseline.p50.toFixed(2)} µs here)` : '';
     console.log(`${name.padEnd(28)} ${String(s.n).padStart(7)} ${f(s.p50)} ${f(s.p99)} ${f(s.p999, 9)} ${f(s.mean)} ${String(res.answered).padStart(9)} ${String(res.quotes).padStart(7)}  ${ratio}`);
   }
-  const doc = { bench: 'tick-to-quote', date: new Date().toISOString(), machine, loadAverageAtStart: load, file: path.basename(file), model: modelNote, unit: 'µs', cases };
+  const doc = { bench: 'tick-to-quote', metrics, date: new Date().toISOString(), machine, loadAverageAtStart: load, file: path.basename(file), model: modelNote, unit: 'µs', cases };
   fs.mkdirSync(path.dirname(RESULTS), { recursive: true });
   fs.writeFileSync(RESULTS, JSON.stringify(doc, null, 2) + '\n');
   console.log(`results: ${path.relative(ROOT, RESULTS)}${fs.existsSync(BUDGETS) ? '; budgets: bench/budgets.json (tick-to-quote.*)' : ''}`);

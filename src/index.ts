@@ -59,3 +59,7 @@ export * from './strategies/rl-mm';
 export * from './strategies/rl-train';
 export * from './cmm/inference';
 export * from './cmm/quote';
+export * from './cmm/student-train';
+export * from './cmm/ofdd';
+export * from './cmm/distill-eval';
+export * from './cmm/distill-run';

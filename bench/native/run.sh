@@ -1,9 +1,9 @@
 #!/bin/sh
-# Builds and runs the native book/feature micro-benchmark with the addon's flags (-O3, no -ffast-math).
+# Builds and runs the native book/feature micro-benchmark with the addon's flags (-O3 -fno-strict-aliasing, no -ffast-math).
 # Usage: bench/native/run.sh [lobster_message.csv] [reps]
 set -e
 cd "$(dirname "$0")/../.."
 mkdir -p build/bench
-g++ -O3 -std=gnu++17 -Wall -Wextra -Inative -o build/bench/book_features_bench bench/native/book_features_bench.cc \
+g++ -O3 -fno-strict-aliasing -std=gnu++17 -Wall -Wextra -Inative -o build/bench/book_features_bench bench/native/book_features_bench.cc \
   native/book/l2_book.cc native/book/l3_book.cc native/features/features.cc native/market/market_engine.cc
 exec build/bench/book_features_bench "$@"

@@ -113,7 +113,7 @@ class OrderTable {
 
   template <class RemapEnds>
   CMM_NOINLINE void grow(RemapEnds& remap_ends) {
-    const size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
+    const size_t capacity = slots_.empty() ? 256 : slots_.size() * 2;  // 8 KiB on the first order
     std::vector<Order> old(capacity);
     old.swap(slots_);
     mask_ = capacity - 1;

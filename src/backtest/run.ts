@@ -23,8 +23,29 @@ import { FeeSchedule } from './types';
 export const STRATEGY_NAMES = ['fixed', 'as', 'rl'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
+/**
+ * Registration hook for strategies defined outside this module (CMM: src/cmm/experiments.ts builds them from
+ * models): each is built after the split and the training-split calibration exist and is replayed in the same
+ * pass as the built-in strategies, after them. build() may use training data only.
+ */
+export interface ExtraStrategy {
+  name: string;
+  build(ctx: ExtraStrategyContext): { strategy: Strategy; params: Record<string, unknown> };
+}
+
+export interface ExtraStrategyContext {
+  tape: Tape;
+  split: TimeSplit;
+  calibration: MarketCalibration;
+  sim: Omit<SimConfig, 'seed' | 'training'>;
+  seed: number;
+  episodeLenNs: number;
+}
+
 export interface BacktestOptions {
   tape: Tape;
+  /** Strategies built by the caller (see ExtraStrategy), scored after the built-in ones. */
+  extra?: ExtraStrategy[];
   /** Name used for the RL policy file (default: the data file's base name). */
   dataset?: string;
   strategies: StrategyName[];
@@ -107,7 +128,7 @@ function trainingWindows(split: TimeSplit, lenNs: number): EpisodeWindow[] {
 
 export function runBacktest(o: BacktestOptions): BacktestResult {
   const tape = o.tape;
-  if (!Array.isArray(o.strategies) || o.strategies.length === 0) throw expected(`one or more of ${STRATEGY_NAMES.join(', ')}`, 'strategies', o.strategies);
+  if (!Array.isArray(o.strategies) || (o.strategies.length === 0 && !(o.extra?.length))) throw expected(`one or more of ${STRATEGY_NAMES.join(', ')}`, 'strategies', o.strategies);
   for (const s of o.strategies) if (!STRATEGY_NAMES.includes(s)) throw new EngineError('E_CONFIG', `unknown strategy ${JSON.stringify(s)}: expected fixed, as, rl or all`);
   if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw expected('a non-negative integer', 'seed', o.seed);
   const split = splitByTime(tape.firstNs, tape.lastNs, o.trainFrac);
@@ -145,6 +166,8 @@ export function runBacktest(o: BacktestOptions): BacktestResult {
       strategies.push({ strategy: agent, params: { ...agent.params } as unknown as Record<string, unknown> });
     }
   }
+
+  for (const x of o.extra ?? []) strategies.push(x.build({ tape, split, calibration, sim: base, seed: o.seed, episodeLenNs: o.episodeLenNs }));
 
   const book = new ReplayBook(tape.instrument.bookType);
   const sims = strategies.map((s) => new Simulation(s.strategy, book, { ...base, seed: o.seed }));

@@ -82,6 +82,8 @@ export interface DistillResult {
   scores: { validation: ScoreTable; test: ScoreTable; testByRegime: Partial<Record<VariantName, RegressionScore[][]>> };
   rows: { train: number[]; validation: number[]; test: number[] };
   seconds: { students: number; baselines: number; total: number };
+  /** Student training options in effect (defaults merged with DistillOptions.training). */
+  training: typeof DEFAULT_STUDENT_TRAINING;
   notes: string[];
 }
 
@@ -229,9 +231,10 @@ export function distillFromFeatures(ds: CmmDataset, tf: TeacherFeatures, ranking
     const kdTarget = fitFeatureTargets(tf, [{ task: 0, regime: 0, rank: 0, layer: lastLayer }], [trainAll], c.dPrime)[0];
     info.plainKdTarget = kdTarget;
     info.plainKd = [];
+    const kdBetas = o.betas.some((b) => b > 0) ? o.betas.filter((b) => b > 0) : [1]; // plain KD always matches the heads
     for (let k = 0; k < K; k++) {
       let best: { s: OfddStudent; mse: number } | null = null;
-      for (const alpha of o.alphas) for (const beta of o.betas) {
+      for (const alpha of o.alphas) for (const beta of kdBetas) {
         const s = trainJob(ctxOf(shape), { task: k, regime: -1, rank: 0, layer: lastLayer, target: kdTarget, alpha, beta, seed: o.seed, stream: 6000 + k });
         const sp = packStudentBank([s], shape, norm);
         const mse = scoreTask(ds, valAll, k, studentPredictions(bankOutputs(sp, ds, valAll), valAll.length, 1, O, 0)).mse;
@@ -292,6 +295,7 @@ export function distillFromFeatures(ds: CmmDataset, tf: TeacherFeatures, ranking
     scores: { validation, test: testScored.table, testByRegime },
     rows: { train: train.map((x) => x.length), validation: val.map((x) => x.length), test: testR.map((x) => x.length) },
     seconds: { students: tStudents, baselines: tBaselines, total: (Date.now() - t0) / 1000 },
+    training: { ...DEFAULT_STUDENT_TRAINING, ...o.training },
     notes,
   };
 }
@@ -369,12 +373,12 @@ export function writeStudentModels(dir: string, ds: CmmDataset, r: DistillResult
     training: {
       dataset: extra.dataset, teacher: extra.teacher, description: extra.dataDescription ?? `${h.sources.map((s) => `${s.instrument.symbol} (${path.basename(s.file)})`).join(', ')}; horizon ${h.options.horizon} ${h.options.horizonUnit}, grid every ${h.options.every} ${h.options.everyUnit}`,
       dataFrac: r.dataFrac, rowsPerRegime: r.rows, seed: r.seed, seconds: r.seconds, trainer: 'plain TypeScript MLP, Adam, early stopping on validation MSE(ŷ, y)',
-      options: DEFAULT_STUDENT_TRAINING,
+      options: r.training,
     },
     bestSingle: r.bestSingle.map((s) => ({ student: s, task: h.tasks[r.students[s].job.task], regime: h.regimes[r.students[s].job.regime] })),
     baselines: {
       noDistill: r.baselineInfo.noDistill ? 'same architecture, α = β = 0, one per (task, regime), regime-routed' : null,
-      plainKd: r.baselineInfo.plainKd ? { what: "one student per task on all train rows; z* = top-d' PCs of the final layer", alpha: r.baselineInfo.plainKd.map((s) => s.job.alpha), beta: r.baselineInfo.plainKd.map((s) => s.job.beta) } : null,
+      plainKd: r.baselineInfo.plainKd ? { what: "one student per task on all train rows; z* = top-d' PCs of the final layer (unit-variance components); α and β > 0 chosen on validation", alpha: r.baselineInfo.plainKd.map((s) => s.job.alpha), beta: r.baselineInfo.plainKd.map((s) => s.job.beta) } : null,
       ridge: r.baselineInfo.ridgeAlphas ? { what: 'ridge on standardised raw x_t, fit on train, penalty on validation', alphas: r.baselineInfo.ridgeAlphas } : null,
     },
     scores: { validation: rowsJson(r.scores.validation), test: rowsJson(r.scores.test), testByRegime: rowsJson(r.scores.testByRegime as ScoreTable) },

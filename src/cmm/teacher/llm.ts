@@ -67,8 +67,12 @@ export class LlmTeacher implements Teacher {
     return new LlmTeacher(await openSession(parts.onnx, 'LLM teacher ONNX'), parts, config);
   }
 
-  /** Loads a model folder (default models/llm-tiny) after verifying every checksum (E_MODEL otherwise). */
-  static async load(dir: string = DEFAULT_LLM_DIR): Promise<{ teacher: LlmTeacher; manifest: LlmManifest }> {
+  /**
+   * Loads a model folder (default models/llm-tiny) after verifying every checksum (E_MODEL otherwise). `spec`
+   * overrides the manifest's window layout (e.g. the dataset builder's features; the narrative reads either naming);
+   * the read-out was fitted on the manifest's data, so refit it (fitReadout) for other windows.
+   */
+  static async load(dir: string = DEFAULT_LLM_DIR, opts: { spec?: TeacherInputSpec; narrative?: NarrativeOptions } = {}): Promise<{ teacher: LlmTeacher; manifest: LlmManifest }> {
     const manifest = loadManifest<LlmManifest>(dir, LLM_MANIFEST_FORMAT);
     const json = (role: string) => {
       try {
@@ -81,9 +85,9 @@ export class LlmTeacher implements Teacher {
     const teacher = await LlmTeacher.create({
       onnx: readBytes(fileWithRole(dir, manifest, 'onnx')),
       tokenizer: WordTokenizer.fromJson(json('vocab')),
-      spec: manifest.inputs,
-      narrative: manifest.narrative,
-      readout: hasReadout ? (json('readout') as ReadoutModel) : null,
+      spec: opts.spec ?? manifest.inputs,
+      narrative: { ...manifest.narrative, ...opts.narrative },
+      readout: hasReadout && !opts.spec ? (json('readout') as ReadoutModel) : null,
       name: manifest.name,
     });
     return { teacher, manifest };
