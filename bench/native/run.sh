@@ -5,5 +5,5 @@ set -e
 cd "$(dirname "$0")/../.."
 mkdir -p build/bench
 g++ -O3 -fno-strict-aliasing -std=gnu++17 -Wall -Wextra -Inative -o build/bench/book_features_bench bench/native/book_features_bench.cc \
-  native/book/l2_book.cc native/book/l3_book.cc native/features/features.cc native/market/market_engine.cc
+  native/book/*.cc native/features/*.cc native/market/*.cc
 exec build/bench/book_features_bench "$@"

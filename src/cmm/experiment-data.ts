@@ -160,3 +160,9 @@ export function selectMarkets(all: MarketSpec[], filter: string | undefined): Ma
   if (out.length === 0) throw expected(`market names or prefixes among ${all.map((m) => m.name).join(', ')}`, '--markets', filter);
   return out;
 }
+
+/** Like selectMarkets but never throws: the markets whose names match one of the names or prefixes. */
+export function pickMarkets(all: MarketSpec[], filter: string): MarketSpec[] {
+  const want = filter.split(',').map((s) => s.trim()).filter(Boolean);
+  return all.filter((m) => want.includes('all') || want.some((w) => m.name === w || m.name.startsWith(w)));
+}

@@ -144,6 +144,44 @@ export class ScheduledPredictions implements PredictionSource {
   }
 }
 
+/**
+ * Shares one source between several strategies replayed over the same events (a calibration grid): an answer is
+ * reused while x_t, the regime and the time are those of the previous call.
+ */
+export class MemoPredictions implements PredictionSource {
+  readonly kind: string;
+  readonly inputs: number;
+  private readonly lastX: Float32Array;
+  private lastRegime = -1;
+  private lastT = NaN;
+  private lastWhy = '';
+  private readonly lastOut = new Float64Array(3);
+  constructor(readonly inner: PredictionSource) {
+    this.kind = `memo:${inner.kind}`;
+    this.inputs = inner.inputs;
+    this.lastX = new Float32Array(Math.max(1, inner.inputs));
+  }
+  reset(startNs: number): void {
+    this.lastT = NaN;
+    this.inner.reset?.(startNs);
+  }
+  predict(x: Float32Array, regime: number, tNs: number, out: Float64Array): string {
+    const n = this.inputs, lx = this.lastX;
+    let same = tNs === this.lastT && regime === this.lastRegime;
+    for (let i = 0; same && i < n; i++) if (lx[i] !== x[i]) same = false;
+    if (!same) {
+      this.lastWhy = this.inner.predict(x, regime, tNs, this.lastOut);
+      for (let i = 0; i < n; i++) lx[i] = x[i];
+      this.lastRegime = regime;
+      this.lastT = tNs;
+    }
+    out[0] = this.lastOut[0];
+    out[1] = this.lastOut[1];
+    out[2] = this.lastOut[2];
+    return this.lastWhy;
+  }
+}
+
 export interface CmmQuoteParams {
   /** Risk aversion γ (1 / (tick·lot)), κ fill-intensity decay (1 / tick), fraction of predicted volume quoted. */
   gamma: number;
@@ -215,6 +253,7 @@ export class CmmStrategy implements Strategy {
   private readonly market: QuoteMarket = { mid: 0, bestBid: 0, bestAsk: 0, sigma: 0, inventory: 0 };
   private readonly out = emptyQuote();
   private tlValue = 1;
+  private step = 1;
   private every = 1;
   private calls = 0;
   private riskUntilNs = -Infinity;
@@ -241,6 +280,7 @@ export class CmmStrategy implements Strategy {
       maxOrderSize: Math.max(1, Math.floor(clip)), maxPosition: ctx.maxPosition,
     });
     this.tlValue = ctx.instrument.tickSize * ctx.instrument.lotSize;
+    this.step = ctx.priceStep;
     this.every = this.params.decideEvery ?? 1;
     this.calls = 0;
     this.riskUntilNs = -Infinity;
@@ -301,7 +341,9 @@ export class CmmStrategy implements Strategy {
     m.bestAsk = f[b + ASK_PX];
     m.sigma = this.params.quote.sigma;
     m.inventory = gw.position;
-    const q = this.rule.quote({ mid: p[0], spread: p[1], volume: p[2] }, m, this.out);
+    // The rule's tick is the venue's price step (LOBSTER: 100 ticks): ŷ_mid and ŷ_spread, in ticks, go in steps.
+    const step = this.step;
+    const q = this.rule.quote({ mid: p[0] / step, spread: p[1] / step, volume: p[2] }, m, this.out);
     if (q === null || !Number.isFinite(q.bidPrice) || !Number.isFinite(q.askPrice)) {
       this.counters.rulePulled++;
       return this.hold(gw, now, 'quote rule pulled (non-finite input)', false);
