@@ -63,3 +63,5 @@ export * from './cmm/student-train';
 export * from './cmm/ofdd';
 export * from './cmm/distill-eval';
 export * from './cmm/distill-run';
+export * from './strategies/cmm';
+export * from './cmm/experiments';

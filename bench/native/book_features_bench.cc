@@ -1,6 +1,7 @@
 // Native micro-benchmark (not part of the addon): ns/event for book only, book + top-of-book features,
-// book + all features, and the whole MarketEngine, over a LOBSTER message file (default: MSFT, L3) or
-// a raw event file written by bench/native/export-events.ts (NAME.l2.events / NAME.l3.events).
+// book + all features, and the whole MarketEngine (all features, and its top-of-book feature set),
+// over a LOBSTER message file (default: MSFT, L3) or a raw event file written by
+// bench/native/export-events.ts (NAME.l2.events / NAME.l3.events).
 // Build and run: bench/native/run.sh [message.csv] [reps] [only cases whose name contains this]
 // Timing: the stream is replayed `reps` times on fresh state (plus one warm-up rep); every 512-event
 // chunk is timed with this thread's CPU clock (preemption by other processes on a shared machine is
@@ -157,17 +158,21 @@ double run_cases(const std::vector<Event>& ev, int reps, const char* label, Book
            }));
   sink += rows[0];
 
-  // The whole engine (seq check, crossed check, features), one apply() per 512-event batch.
+  // The whole engine (seq check, crossed check, features), one apply() per 512-event batch: every
+  // feature (FeatureSet::kAll) and the top-of-book set alone (kTop).
   uint32_t max_inst = 0;
   for (const Event& e : ev) max_inst = std::max(max_inst, e.instrument);
   const std::vector<BookType> types(max_inst + 1, type);
   std::unique_ptr<MarketEngine> engine;
-  for (bool with_rows : {false, true}) {
-    const std::string n = name(with_rows ? " MarketEngine.apply, rows written" : " MarketEngine.apply, no rows");
-    if (!wanted(n.c_str())) continue;
-    report(n.c_str(), run(ev, reps, kChunk, [&] { engine = std::make_unique<MarketEngine>(types); },
-                          [&](size_t s, size_t e) { engine->apply(&ev[s], e - s, with_rows ? rows.data() : nullptr); }));
-    sink += engine->features(0)[kMid];
+  for (FeatureSet set : {FeatureSet::kAll, FeatureSet::kTop}) {
+    for (bool with_rows : {false, true}) {
+      const std::string n = name(set == FeatureSet::kTop ? " MarketEngine top-of-book" : " MarketEngine.apply") +
+                            (with_rows ? ", rows written" : ", no rows");
+      if (!wanted(n.c_str())) continue;
+      report(n.c_str(), run(ev, reps, kChunk, [&] { engine = std::make_unique<MarketEngine>(types, FeatureConfig(), 1024, set); },
+                            [&](size_t s, size_t e) { engine->apply(&ev[s], e - s, with_rows ? rows.data() : nullptr); }));
+      sink += engine->features(0)[kMid];
+    }
   }
   return sink;
 }

@@ -36,8 +36,9 @@ namespace cmm {
  *   kBidPrice, kAskPrice   best prices; NaN when that side is empty.
  *   kBidQty, kAskQty       best quantities; 0 when that side is empty.
  * Decays are computed only when t moves forward (one table-driven exp per accumulator, within 2 ulp
- * of libm's); a timestamp going backwards counts as no time elapsed. SnapshotBegin / Clear drop the OFI and volatility baselines, so the
- * jump from the old book to the new one is not counted as flow or volatility.
+ * of libm's); a timestamp going backwards counts as no time elapsed. SnapshotBegin / Clear drop the OFI
+ * and volatility baselines, so the jump from the old book to the new one is not counted as flow or
+ * volatility.
  */
 enum Feature : int {
   kMid = 0,
@@ -61,6 +62,18 @@ enum Feature : int {
 /** Names in Feature order (camelCase, as src/market/market-engine.ts FEATURE_NAMES). */
 extern const char* const kFeatureNames[kNumFeatures];
 
+/**
+ * Which features a MarketEngine computes. kAll: every column above. kTop: only the top-of-book ones
+ * (kMid, kMicroprice, kSpread, kImbalance1, kBidPrice, kAskPrice, kBidQty, kAskQty), the same values
+ * as kAll; the other seven columns (kImbalance5, kImbalance10 and the decayed / clock features) are
+ * NaN in every row, and no decay or depth walk runs.
+ */
+enum class FeatureSet : uint8_t { kAll = 0, kTop = 1 };
+/** True for the columns FeatureSet::kTop computes. */
+constexpr bool is_top_of_book_feature(int f) {
+  return f == kMid || f == kMicroprice || f == kSpread || f == kImbalance1 || f >= kBidPrice;
+}
+
 struct FeatureConfig {
   double ofi_half_life_s = 1.0;
   double trade_flow_half_life_s = 1.0;
@@ -69,6 +82,8 @@ struct FeatureConfig {
   /** True when every parameter is a positive finite number. */
   bool valid() const;
 };
+
+class FeatureRun;
 
 class FeatureState {
  public:
@@ -90,10 +105,17 @@ class FeatureState {
   /** Forget everything (accumulators, baselines, clocks); values become those of an empty book. */
   void reset();
 
- private:
-  void advance_time(int64_t t);
+  /**
+   * Recomputes values() from the accumulators and the book (bids, asks): what update() would have
+   * left after the last event (kTop: the top-of-book columns, NaN in the others). MarketEngine calls
+   * it lazily, only when the values are read.
+   */
+  void refresh(const Ladder& bids, const Ladder& asks, FeatureSet set = FeatureSet::kAll);
 
-  // Decayed accumulators, in one array so the four decays of a time step run as two SSE2 pairs.
+ private:
+  friend class FeatureRun;  // the inline kernel (feature_run.h): this state held in registers over a run
+
+  // Decayed accumulators; the four decays of a time step run as two SSE2 pairs (k_[0..1], k_[2..3]).
   enum Acc { kAccOfi = 0, kAccFlow, kAccVar, kAccIntensity, kAccCount };
   // Decay rates per second: ln2 / half-life (OFI, flow, variance), 1 / tau (intensity; also the
   // intensity added per counted event).

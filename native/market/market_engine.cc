@@ -1,22 +1,46 @@
-// MarketEngine: the per-event loop (sequence check, book, crossed check and pruning, features).
+// MarketEngine: the per-event loop (sequence check, book, crossed check and pruning, features), run over
+// each stretch of consecutive events of one instrument with that instrument's state in locals.
 #include "market/market_engine.h"
 
 #include <limits>
+#include <type_traits>
 
 namespace cmm {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// L2 books only: true when event e left the best 10 levels of both sides as they were (a level event
+// strictly worse than the 10th level of its side, or a kind that changes no level), so every column
+// derived from the book equals the previous event's. An L2 level event changes exactly the level at
+// (side, price) (l2_book.h); a rejected one changes nothing.
+CMM_ALWAYS_INLINE bool leaves_best_ten(const Event& e, const Ladder& bids, const Ladder& asks) {
+  switch (static_cast<EventKind>(e.kind)) {
+    case EventKind::Modify:
+    case EventKind::Cancel:
+    case EventKind::Add:
+    case EventKind::DeleteLevel:
+      if (e.side == kSideBid) return bids.size() >= 10 && bids.at(9).price > e.price;
+      if (e.side == kSideAsk) return asks.size() >= 10 && asks.at(9).price < e.price;
+      return true;  // no side: rejected, nothing changed
+    case EventKind::SnapshotBegin:
+    case EventKind::Clear:
+      return false;
+    default:
+      return true;
+  }
+}
 }  // namespace
 
 MarketEngine::Instrument::Instrument(BookType t, const FeatureConfig& cfg) : type(t), features(cfg) {
   if (t == BookType::kL3) l3 = std::make_unique<L3Book>();
   else l2 = std::make_unique<L2Book>();
+  values_stale = true;  // features(i) computes the first values (the feature set decides the NaN columns)
 }
 
 MarketEngine::MarketEngine(const std::vector<BookType>& book_types, const FeatureConfig& cfg,
-                           size_t max_gap_records)
-    : max_gap_records_(max_gap_records) {
+                           size_t max_gap_records, FeatureSet feature_set)
+    : max_gap_records_(max_gap_records), feature_set_(feature_set) {
   instruments_.reserve(book_types.size());
   for (BookType t : book_types) instruments_.emplace_back(t, cfg);
   gaps_.reserve(max_gap_records < 64 ? max_gap_records : 64);
@@ -27,79 +51,154 @@ const Ladder& MarketEngine::ladder(uint32_t i, Side s) const {
   return in.type == BookType::kL3 ? in.l3->side(s) : in.l2->side(s);
 }
 
-template <class Book>
-void MarketEngine::step(Instrument& in, Book& book, const Event& e, uint64_t index, double* row) {
-  // Sequence: all events of one message share seq/prev_seq, so check when seq changes.
-  if (e.seq != 0 && e.seq != in.last_seq) {
-    if (e.prev_seq != 0 && in.last_seq != 0 && e.prev_seq != in.last_seq) {
-      in.counts.gaps++;
-      if (gaps_.size() < max_gap_records_) gaps_.push_back({e.instrument, in.last_seq, e.prev_seq, index});
-      in.stale = true;
-    }
-    in.last_seq = e.seq;
+const double* MarketEngine::features(uint32_t i) {
+  Instrument& in = instruments_[i];
+  if (in.values_stale) {
+    in.features.refresh(ladder(i, kSideBid), ladder(i, kSideAsk), feature_set_);
+    in.values_stale = false;
   }
+  return in.features.values();
+}
 
-  const Status st = book.apply(e);
-  if (st != kOk) {  // rare: counted per instrument, summed by counts()
-    in.counts.unknown_orders += st == kUnknownOrder;
-    in.counts.invalid_events += st == kInvalidArg;
-  }
+void MarketEngine::record_gap(uint32_t instrument, uint64_t expected, uint64_t got, uint64_t index) {
+  if (gaps_.size() < max_gap_records_) gaps_.push_back({instrument, expected, got, index});
+}
 
-  const uint8_t kind = e.kind;
-  if (kind == static_cast<uint8_t>(EventKind::SnapshotEnd)) in.stale = false;
-  else if (kind == static_cast<uint8_t>(EventKind::Clear)) in.stale = true;
-  if (in.stale) in.counts.stale_events++;
-  in.counts.events++;
-
-  // Which side's best level changed at this event (an execution moves the resting side, so both).
+template <class Book, FeatureSet kSet, bool kRows>
+size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, uint64_t index, double* rows) {
+  constexpr bool kL2 = std::is_same<Book, L2Book>::value;
+  constexpr bool kAll = kSet == FeatureSet::kAll;
+  const uint32_t id = ev[0].instrument;
   const Ladder& bids = book.bids();
   const Ladder& asks = book.asks();
-  {
-    const int64_t bp = bids.best_price(), bq = bids.best_qty(), ap = asks.best_price(), aq = asks.best_qty();
-    if (bp != in.top_px[kSideBid] || bq != in.top_qty[kSideBid]) in.top_changed_at[kSideBid] = index;
-    if (ap != in.top_px[kSideAsk] || aq != in.top_qty[kSideAsk]) in.top_changed_at[kSideAsk] = index;
-    in.top_px[kSideBid] = bp;
-    in.top_qty[kSideBid] = bq;
-    in.top_px[kSideAsk] = ap;
-    in.top_qty[kSideAsk] = aq;
-  }
+  // The instrument's state in locals: row stores cannot alias them, so they stay in registers.
+  FeatureRun features(in.features);
+  uint64_t last_seq = in.last_seq;
+  bool stale = in.stale;
+  bool crossed = in.crossed;
+  TopOfBook top = in.top;
+  TopRow top_row(top);  // kTop: the row of the current top of book, recomputed when the top changes
+  uint64_t bid_changed_at = in.bid_changed_at, ask_changed_at = in.ask_changed_at;
+  uint64_t stale_events = 0;
+  const bool recompute_top_row = in.top_changes_often;
+  size_t top_changes = 0;
+  size_t k = 0;
+  for (; k < n && ev[k].instrument == id; k++) {
+    const Event& e = ev[k];
+    const uint64_t at = index + k;
+    // Sequence: all events of one message share seq/prev_seq, so check when seq changes.
+    if (e.seq != 0 && e.seq != last_seq) {
+      if (CMM_UNLIKELY(e.prev_seq != last_seq && e.prev_seq != 0 && last_seq != 0)) {
+        in.counts.gaps++;
+        record_gap(id, last_seq, e.prev_seq, at);
+        stale = true;
+      }
+      last_seq = e.seq;
+    }
 
-  const bool consistent = (e.flags & kFlagEndOfMessage) != 0;
-  if (consistent) {
-    if (book.crossed()) {
-      if (!in.crossed) in.counts.crossed_episodes++;
-      in.crossed = true;
-      const Side stale_side = in.top_changed_at[kSideBid] <= in.top_changed_at[kSideAsk] ? kSideBid : kSideAsk;
-      in.counts.pruned_levels += book.prune_crossed(stale_side);
-      // The stale side's new best was not updated now: refresh the cache, keep its change time.
-      const Ladder& l = book.side(stale_side);
-      in.top_px[stale_side] = l.best_price();
-      in.top_qty[stale_side] = l.best_qty();
-    } else {
-      in.crossed = false;
+    const Status st = book.apply(e);
+    const uint8_t kind = e.kind;
+    // Rare: a rejected event or unknown order, SnapshotEnd (clears stale), Clear (sets it).
+    static_assert(static_cast<uint8_t>(EventKind::Clear) == static_cast<uint8_t>(EventKind::SnapshotEnd) + 1, "");
+    if (CMM_UNLIKELY(st != kOk || static_cast<uint8_t>(kind - static_cast<uint8_t>(EventKind::SnapshotEnd)) < 2)) {
+      in.counts.unknown_orders += st == kUnknownOrder;  // counted per instrument, summed by counts()
+      in.counts.invalid_events += st == kInvalidArg;
+      if (kind == static_cast<uint8_t>(EventKind::SnapshotEnd)) stale = false;
+      else if (kind == static_cast<uint8_t>(EventKind::Clear)) stale = true;
+    }
+    stale_events += stale;
+
+    // Which side's best level changed at this event (an execution moves the resting side, so both).
+    const TopOfBook now = TopOfBook::of(bids, asks);
+    // Branch-free: on an L3 feed the top changes at most events, in no predictable pattern.
+    const bool bid_changed = (now.bid_px != top.bid_px) | (now.bid_qty != top.bid_qty);
+    const bool ask_changed = (now.ask_px != top.ask_px) | (now.ask_qty != top.ask_qty);
+    bool top_changed = bid_changed | ask_changed;
+    top_changes += top_changed;
+    bid_changed_at = bid_changed ? at : bid_changed_at;
+    ask_changed_at = ask_changed ? at : ask_changed_at;
+    top = now;
+
+    const bool consistent = (e.flags & kFlagEndOfMessage) != 0;
+    bool pruned = false;
+    if (consistent) {
+      if (CMM_UNLIKELY(top.bid_qty != 0 && top.ask_qty != 0 && top.bid_px >= top.ask_px)) {  // crossed
+        if (!crossed) in.counts.crossed_episodes++;
+        crossed = true;
+        const Side stale_side = bid_changed_at <= ask_changed_at ? kSideBid : kSideAsk;
+        in.counts.pruned_levels += book.prune_crossed(stale_side);
+        // The stale side's new best was not updated now: refresh the cache, keep its change time.
+        top = TopOfBook::of(bids, asks);
+        pruned = top_changed = true;
+      } else {
+        crossed = false;
+      }
+    }
+
+    if constexpr (kAll) {
+      features.step(e, top, consistent);
+      if constexpr (kRows) {
+        double* row = rows + k * kNumFeatures;
+        if (kL2 && k > 0 && !pruned && leaves_best_ten(e, bids, asks)) {
+          // Same best ten levels as the previous event: copy its book-derived columns.
+          const double* prev = row - kNumFeatures;
+          for (int f = kMid; f <= kImbalance10; f++) row[f] = prev[f];
+          for (int f = kBidPrice; f <= kAskQty; f++) row[f] = prev[f];
+        } else {
+          FeatureRun::write_book(top, bids, asks, row);
+        }
+        features.write_flow(row);
+      }
+    } else if constexpr (kRows) {
+      // Recompute only when the top moved, unless it moves so often that the test would cost more
+      // than it saves (a mispredicted branch per change): then every event, without a branch.
+      if (recompute_top_row || top_changed) top_row.set(top);
+      top_row.store(rows + k * kNumFeatures);
     }
   }
+  if constexpr (kAll) features.save(in.features);
+  in.last_seq = last_seq;
+  in.stale = stale;
+  in.crossed = crossed;
+  in.top = top;
+  in.bid_changed_at = bid_changed_at;
+  in.ask_changed_at = ask_changed_at;
+  in.counts.events += k;
+  in.counts.stale_events += stale_events;
+  if (k >= 64) in.top_changes_often = top_changes * 4 > k;  // over a quarter of the events
+  in.values_stale = true;
+  return k;
+}
 
-  in.features.update(e, bids, asks, consistent);
-  if (row) in.features.write(row);
+size_t MarketEngine::run_dispatch(Instrument& in, const Event* ev, size_t n, uint64_t index, double* rows) {
+  constexpr FeatureSet kAll = FeatureSet::kAll, kTop = FeatureSet::kTop;
+  const bool top = feature_set_ == kTop;
+  if (in.type == BookType::kL3) {
+    L3Book& b = *in.l3;
+    if (top) return rows ? run<L3Book, kTop, true>(in, b, ev, n, index, rows) : run<L3Book, kTop, false>(in, b, ev, n, index, rows);
+    return rows ? run<L3Book, kAll, true>(in, b, ev, n, index, rows) : run<L3Book, kAll, false>(in, b, ev, n, index, rows);
+  }
+  L2Book& b = *in.l2;
+  if (top) return rows ? run<L2Book, kTop, true>(in, b, ev, n, index, rows) : run<L2Book, kTop, false>(in, b, ev, n, index, rows);
+  return rows ? run<L2Book, kAll, true>(in, b, ev, n, index, rows) : run<L2Book, kAll, false>(in, b, ev, n, index, rows);
 }
 
 size_t MarketEngine::apply(const Event* ev, size_t n, double* features_out) {
   const size_t count = instruments_.size();
   const uint64_t base = events_;
   size_t applied = 0;
-  for (size_t i = 0; i < n; i++) {
-    const Event& e = ev[i];
-    double* row = features_out ? features_out + i * kNumFeatures : nullptr;
-    if (e.instrument >= count) {
+  for (size_t i = 0; i < n;) {
+    double* rows = features_out ? features_out + i * kNumFeatures : nullptr;
+    const uint32_t id = ev[i].instrument;
+    if (id >= count) {
       unknown_instruments_++;
-      if (row) for (int f = 0; f < kNumFeatures; f++) row[f] = kNaN;
+      if (rows) for (int f = 0; f < kNumFeatures; f++) rows[f] = kNaN;
+      i++;
       continue;
     }
-    Instrument& in = instruments_[e.instrument];
-    if (in.type == BookType::kL3) step(in, *in.l3, e, base + i, row);
-    else step(in, *in.l2, e, base + i, row);
-    applied++;
+    const size_t m = run_dispatch(instruments_[id], ev + i, n - i, base + i, rows);
+    applied += m;
+    i += m;
   }
   events_ += n;
   return applied;

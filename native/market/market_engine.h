@@ -9,6 +9,7 @@
 #include "book/l2_book.h"
 #include "book/l3_book.h"
 #include "core/event.h"
+#include "features/feature_run.h"
 #include "features/features.h"
 
 namespace cmm {
@@ -36,9 +37,12 @@ struct MarketCounts {
 
 class MarketEngine {
  public:
-  /** book_types[i] is instrument i's book (kL2 / kL3); the count is fixed for the engine's life. */
+  /**
+   * book_types[i] is instrument i's book (kL2 / kL3); the count is fixed for the engine's life.
+   * feature_set: every feature (kAll) or only the top-of-book ones (kTop; the other columns are NaN).
+   */
   MarketEngine(const std::vector<BookType>& book_types, const FeatureConfig& cfg = FeatureConfig(),
-               size_t max_gap_records = 1024);
+               size_t max_gap_records = 1024, FeatureSet feature_set = FeatureSet::kAll);
 
   /**
    * Applies n events in order. For each: sequence check at the first event of a message (seq
@@ -47,14 +51,20 @@ class MarketEngine {
    * EndOfMessage a crossed book is counted and its stale side (best level changed least recently)
    * pruned; then the features update. features_out (n * kNumFeatures doubles, or nullptr) gets each
    * event's feature row; an unknown instrument's row is all NaN. Returns the events applied (n minus
-   * unknown instruments).
+   * unknown instruments). Consecutive events of one instrument run through one inner loop with that
+   * instrument's state in registers; without features_out only the state is kept per event (the
+   * row-only columns are computed when features() is read).
    */
   size_t apply(const Event* ev, size_t n, double* features_out);
 
   size_t instrument_count() const { return instruments_.size(); }
   BookType book_type(uint32_t i) const { return instruments_[i].type; }
-  /** Latest feature vector of instrument i (kNumFeatures doubles); caller checks i < instrument_count(). */
-  const double* features(uint32_t i) const { return instruments_[i].features.values(); }
+  FeatureSet feature_set() const { return feature_set_; }
+  /**
+   * Latest feature vector of instrument i (kNumFeatures doubles, valid until the next apply());
+   * caller checks i < instrument_count(). Computed here from the state and book when stale.
+   */
+  const double* features(uint32_t i);
   /** Instrument i's ladder for side s (kSideBid -> bids, otherwise asks). */
   const Ladder& ladder(uint32_t i, Side s) const;
   bool is_stale(uint32_t i) const { return instruments_[i].stale; }
@@ -73,21 +83,26 @@ class MarketEngine {
     uint64_t last_seq = 0;
     bool stale = false;
     bool crossed = false;  // the last consistent check found the book crossed (episode in progress)
-    // Best level per side (index kSideBid / kSideAsk) and the event index when it last changed:
-    // the side that changed least recently is the stale one when the book crosses.
-    int64_t top_px[3] = {0, kNoPrice, kNoPrice};
-    int64_t top_qty[3] = {0, 0, 0};
-    uint64_t top_changed_at[3] = {0, 0, 0};
+    bool values_stale = false;  // features.values() lag the state: refreshed by features(i)
+    bool top_changes_often = false;  // the last long run changed the top at over 1/4 of its events
+    // Best level per side and the event index when it last changed: the side that changed least
+    // recently is the stale one when the book crosses.
+    TopOfBook top = {kNoPrice, 0, kNoPrice, 0};
+    uint64_t bid_changed_at = 0, ask_changed_at = 0;
     MarketCounts counts;
     Instrument(BookType t, const FeatureConfig& cfg);
   };
 
-  template <class Book>
-  void step(Instrument& in, Book& book, const Event& e, uint64_t index, double* row);
+  // The events from ev[0] while the instrument stays the same (at most n): returns how many it took.
+  template <class Book, FeatureSet kSet, bool kRows>
+  size_t run(Instrument& in, Book& book, const Event* ev, size_t n, uint64_t index, double* rows);
+  size_t run_dispatch(Instrument& in, const Event* ev, size_t n, uint64_t index, double* rows);
+  void record_gap(uint32_t instrument, uint64_t expected, uint64_t got, uint64_t index);
 
   std::vector<Instrument> instruments_;
   std::vector<SequenceGap> gaps_;
   size_t max_gap_records_;
+  FeatureSet feature_set_;
   uint64_t events_ = 0;               // every event passed to apply()
   uint64_t unknown_instruments_ = 0;
 };

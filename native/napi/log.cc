@@ -11,7 +11,7 @@ namespace cmm::napi {
 namespace {
 
 // Float64Array layout shared with src/log/event-log.ts (SCAN_* constants there).
-constexpr size_t kScanHead = 8;      // status, error, consumed, needed, expected, found, frames, (spare)
+constexpr size_t kScanHead = 8;      // status, error, consumed, needed, expected, found, frames, events
 constexpr size_t kFrameFields = 4;   // frame offset, events offset, count, batch index
 
 bool ByteView(const Napi::Value& v, const uint8_t** data, size_t* len) {
@@ -62,13 +62,16 @@ Napi::Value ScanBatchFrames(const Napi::CallbackInfo& info) {
   if (frames.size() < max_frames) frames.resize(max_frames);
   const log::ScanResult total = log::ScanBatchFrames(data, len, next_index, frames.data(), max_frames);
   double* f = out + kScanHead;
+  double events = 0;
   for (size_t i = 0; i < total.frames; i++, f += kFrameFields) {
     f[0] = static_cast<double>(frames[i].offset);
     f[1] = static_cast<double>(frames[i].events_offset);
     f[2] = frames[i].count;
     f[3] = static_cast<double>(frames[i].batch_index);
+    events += frames[i].count;
   }
   WriteHead(out, total);
+  out[7] = events;
   return Napi::Number::New(env, static_cast<double>(total.frames));
 }
 

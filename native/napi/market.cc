@@ -1,5 +1,6 @@
 // JS class MarketEngine over cmm::MarketEngine, plus featureNames(). One apply() call per batch:
-// events in as a Uint8Array of 64-byte rows, feature rows out into a caller-owned Float64Array.
+// events in as a Uint8Array of 64-byte rows, feature rows out into a caller-owned Float64Array; or one
+// applyFrames() call per chunk of an event-log file (frames verified and applied natively, for replay).
 // Argument checks here are cheap guards; src/market/market-engine.ts validates with full messages.
 #include <napi.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "features/features.h"
+#include "log/frame_apply.h"
 #include "market/market_engine.h"
 #include "napi/exports.h"
 
@@ -33,6 +35,7 @@ class MarketEngineWrap : public Napi::ObjectWrap<MarketEngineWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "MarketEngine",
                        {InstanceMethod<&MarketEngineWrap::Apply>("apply"),
+                        InstanceMethod<&MarketEngineWrap::ApplyFrames>("applyFrames"),
                         InstanceMethod<&MarketEngineWrap::Features>("features"),
                         InstanceMethod<&MarketEngineWrap::TopOfBook>("topOfBook"),
                         InstanceMethod<&MarketEngineWrap::Depth>("depth"),
@@ -44,7 +47,7 @@ class MarketEngineWrap : public Napi::ObjectWrap<MarketEngineWrap> {
   }
 
   // new MarketEngine(bookTypes: Uint8Array, config?: {ofiHalfLife, tradeFlowHalfLife,
-  //   volatilityHalfLife, intensityTimeConstant (seconds), maxGapRecords})
+  //   volatilityHalfLife, intensityTimeConstant (seconds), maxGapRecords, featureSet (0 all, 1 top)})
   explicit MarketEngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MarketEngineWrap>(info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsTypedArray() ||
@@ -59,6 +62,7 @@ class MarketEngineWrap : public Napi::ObjectWrap<MarketEngineWrap> {
     }
     FeatureConfig cfg;
     double max_gaps = 1024;
+    double feature_set = 0;
     if (info.Length() > 1 && info[1].IsObject()) {
       Napi::Object o = info[1].As<Napi::Object>();
       cfg.ofi_half_life_s = OptionalPositive(o, "ofiHalfLife", cfg.ofi_half_life_s);
@@ -66,10 +70,13 @@ class MarketEngineWrap : public Napi::ObjectWrap<MarketEngineWrap> {
       cfg.volatility_half_life_s = OptionalPositive(o, "volatilityHalfLife", cfg.volatility_half_life_s);
       cfg.intensity_time_constant_s = OptionalPositive(o, "intensityTimeConstant", cfg.intensity_time_constant_s);
       max_gaps = OptionalPositive(o, "maxGapRecords", max_gaps);
+      feature_set = OptionalPositive(o, "featureSet", feature_set);
     }
     if (!cfg.valid()) throw Napi::RangeError::New(env, "expected positive finite half-lives / time constant for config");
     if (!(max_gaps >= 0 && max_gaps <= 1e7)) throw Napi::RangeError::New(env, "expected 0..1e7 for maxGapRecords");
-    engine_ = std::make_unique<MarketEngine>(book_types, cfg, static_cast<size_t>(max_gaps));
+    if (feature_set != 0 && feature_set != 1) throw Napi::RangeError::New(env, "expected 0 (all) or 1 (top) for featureSet");
+    engine_ = std::make_unique<MarketEngine>(book_types, cfg, static_cast<size_t>(max_gaps),
+                                             feature_set == 1 ? FeatureSet::kTop : FeatureSet::kAll);
   }
 
  private:
@@ -111,6 +118,31 @@ class MarketEngineWrap : public Napi::ObjectWrap<MarketEngineWrap> {
       out = TypedData<double>(F64Arg(info, 2, count * kNumFeatures));
     }
     return Napi::Number::New(env, static_cast<double>(engine_->apply(reinterpret_cast<const Event*>(p), count, out)));
+  }
+
+  // applyFrames(chunk: Uint8Array, nextIndex: number, out: Float64Array(8)): frames applied. Verifies the
+  // event log's Batch frames in chunk (8-aligned, batch_index nextIndex first) and applies each to the
+  // engine without feature rows. out: the scan head of napi/log.cc scanBatchFrames (status, error,
+  // consumed, needed, expected, found, frames), with out[7] = events applied; no per-frame fields.
+  Napi::Value ApplyFrames(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        !info[1].IsNumber()) {
+      throw Napi::TypeError::New(env, "expected (chunk: Uint8Array, nextIndex: number, out: Float64Array)");
+    }
+    auto chunk = info[0].As<Napi::TypedArray>();
+    double* out = TypedData<double>(F64Arg(info, 2, 8));
+    const uint64_t next = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    const log::ApplyResult r = log::ApplyBatchFrames(*engine_, TypedData<uint8_t>(chunk), chunk.ByteLength(), next);
+    out[0] = r.scan.status;
+    out[1] = static_cast<double>(r.scan.error);
+    out[2] = static_cast<double>(r.scan.consumed);
+    out[3] = static_cast<double>(r.scan.needed);
+    out[4] = static_cast<double>(r.scan.expected);
+    out[5] = static_cast<double>(r.scan.found);
+    out[6] = static_cast<double>(r.scan.frames);
+    out[7] = static_cast<double>(r.events);
+    return Napi::Number::New(env, static_cast<double>(r.scan.frames));
   }
 
   // features(instrument, out: Float64Array(kNumFeatures)): out

@@ -289,6 +289,7 @@ export function distillFromFeatures(ds: CmmDataset, tf: TeacherFeatures, ranking
     }));
   }
   if (ranking.source.includes('test')) notes.push(`layer picks: ${ranking.source}`);
+  notes.push(...(ranking.notes ?? []));
   return {
     spec, shape, students, targets: c.targets, norm, dPrime: c.dPrime, hidden: c.hidden, alpha: c.alpha, beta: c.beta, topN: o.topN, seed: o.seed,
     dataFrac: o.dataFrac, moe: tuned.choices, bestSingle, selection, baselineInfo: info,
@@ -395,7 +396,7 @@ export function validationRanking(ds: CmmDataset, tf: TeacherFeatures, trainRows
     layers: tf.hidden, d: tf.d, baseline: ds.x, baselineWidth: h.studentFeatures.length, targets: ds.targets, tasks: h.tasks,
     regime: ds.regime, regimes: h.regimes, train: trainRows, test: valRows, group: ds.source,
   }, {}, { teacher: 'teacher', baselineInput: 'student vector x_t' });
-  return { ...rankLayers(probe, h.tasks, h.regimes, tf.hidden.length, 'probe refitted on train, scored on validation'), probe };
+  return { ...rankLayers(probe, h.tasks, h.regimes, tf.hidden.length, 'probe refitted on train, scored on validation', true), probe };
 }
 
 /** Layer ranking from a probe.json written by `cmm probe` (its R² are test-split scores, as cmm.md defines them). */
@@ -407,7 +408,12 @@ export function rankingFromProbeFile(file: string, ds: CmmDataset, layers: numbe
     throw new EngineError('E_BAD_FORMAT', `probe file unreadable or not JSON: ${(err as Error).message}`, { file });
   }
   if (!probe || typeof probe !== 'object' || !Array.isArray(probe.r2)) throw new EngineError('E_BAD_FORMAT', 'probe file has no r2 table (written by cmm probe?)', { file });
-  return rankLayers(probe, ds.header.tasks, ds.header.regimes, layers, `${file} (cmm probe: R² scored on the test split, so these picks saw test data)`);
+  try {
+    return rankLayers(probe, ds.header.tasks, ds.header.regimes, layers, `${file} (cmm probe: R² scored on the test split, so these picks saw test data)`);
+  } catch (err) {
+    if (err instanceof EngineError && err.code === 'E_INVALID_ARG') throw new EngineError('E_INVALID_ARG', `${err.message}; omit --probe to rank layers on the validation split`, { file });
+    throw err;
+  }
 }
 
 export interface RunDistillOptions extends DistillOptions {

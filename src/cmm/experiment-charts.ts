@@ -136,7 +136,10 @@ export function drawLinePanel(c: Canvas, title: string, xLabel: string, yLabel: 
   }
   const ax = yAxis(c, lo, hi, px, py, pw, ph);
   const xs = (v: number): number => px + 10 + ((tx(v) - xl) / (xh - xl)) * (pw - 20);
-  const xticks = [...new Set(series.flatMap((s) => s.x))].sort((a, b) => a - b);
+  // Few distinct x (fractions, scenarios): label each; many (time series): round ticks, and no point markers.
+  const distinct = [...new Set(series.flatMap((s) => s.x))].sort((a, b) => a - b);
+  const dense = distinct.length > 12;
+  const xticks = dense ? niceTicks(xl, xh).filter((v) => v >= xl && v <= xh).map((v) => (logX ? Math.pow(10, v) : v)) : distinct;
   for (const v of xticks) {
     const s = label(v);
     c.text(xs(v) - Canvas.textWidth(s) / 2, py + ph + 8, s, INK);
@@ -153,8 +156,8 @@ export function drawLinePanel(c: Canvas, title: string, xLabel: string, yLabel: 
         return;
       }
       const X = xs(x), Y = ax.ys(y);
-      if (prev) c.line(prev[0], prev[1], X, Y, color, 2);
-      c.rect(X - 3, Y - 3, 7, 7, color);
+      if (prev) c.line(prev[0], prev[1], X, Y, color, dense ? 1 : 2);
+      if (!dense) c.rect(X - 3, Y - 3, 7, 7, color);
       const e = s.err?.[i];
       if (e !== undefined && fin(e) && e > 0) {
         c.line(X, ax.ys(y + e), X, ax.ys(y - e), color);

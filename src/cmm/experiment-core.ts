@@ -6,7 +6,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { EngineError, expected } from '../errors';
 import { parseLatency } from '../backtest/latency';
-import { MeanStd, SUMMARY_KEYS, SummaryKey, meanStd } from '../backtest/metrics';
+import { splitByTime } from '../backtest/split';
+import { MeanStd, SummaryKey } from '../backtest/metrics';
 import { BacktestResult, StrategyName, runBacktest } from '../backtest/run';
 import { reportSeries } from '../backtest/report';
 import { BarGroup, LineSeries, drawBarPanel, drawLinePanel, panelsPng } from './experiment-charts';
@@ -183,7 +184,7 @@ export async function marketModels(ctx: ExperimentContext, pm: PreparedMarket, c
   } else if (tf) {
     const t0 = Date.now();
     ctx.log(`${pm.spec.name}: distilling students (data fraction ${frac}) from the teacher on the train split`);
-    students = distillMarket(pm, tf, teacherKey(o.teacherDir), o.cacheDir, { ...o.distill, dataFrac: frac, seed: o.seed });
+    students = distillMarket(pm, tf, teacherKey(o.teacherDir), o.cacheDir, { ...o.distill, dataFrac: frac, seed: o.seed }, (l) => ctx.log(l));
     ctx.log(`${pm.spec.name}: students ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${students.origin})`);
   } else notes.push(`students not distilled: ${ctx.teacherMissing}`);
   let teacherSched: MarketModels['teacherSched'] = null;
@@ -261,9 +262,11 @@ export function evaluateMarket(ctx: ExperimentContext, pm: PreparedMarket, model
   const extra = eo.variants.filter((v) => sources[v]).map((v) => cmmExtraStrategy(v, sources[v]!, pm, { skews: o.skews, sizeMults: o.sizeMults, calibrations, built }));
   const skipped: Record<string, string> = {};
   for (const v of eo.variants) if (!sources[v]) skipped[v] = missing[v] ?? 'no model';
-  const testSpan = tape.lastNs - pm.testStartNs;
+  // The test split exactly as runBacktest will cut it (floating point may move the cut by a few ns).
+  const split = splitByTime(tape.firstNs, tape.lastNs, pm.trainFrac);
+  const testSpan = split.testEndNs - split.testStartNs;
   const episodes = Math.max(1, Math.min(eo.episodes ?? o.episodes, Math.floor(testSpan / 1e9)));
-  const episodeLenNs = Math.floor(testSpan / episodes);
+  const episodeLenNs = Math.floor(testSpan / episodes) - 1;
   if (!(episodeLenNs > 0)) throw new EngineError('E_BAD_INPUT', `${pm.spec.name}: the test split spans no time`);
   const policy = eo.baselines.includes('rl') ? ctx.rlPolicy(pm.spec.name, tape.instrument.symbol, pm.testStartNs) : undefined;
   ctx.log(`${pm.spec.name}: backtest ${[...eo.baselines, ...extra.map((x) => x.name)].join(', ')} on ${episodes} test episodes of ${(episodeLenNs / 1e9).toFixed(1)} s` +
@@ -317,7 +320,7 @@ export const fmtNum = (v: number): string => {
   return v.toFixed(a >= 100 ? 1 : a >= 1 ? 3 : 4);
 };
 
-export const pm = (s: MeanStd): string => `${fmtNum(s.mean)} ± ${fmtNum(s.std)}`;
+export const meanStdText = (s: MeanStd): string => `${fmtNum(s.mean)} ± ${fmtNum(s.std)}`;
 
 /** Left-aligned first column, right-aligned others. */
 export function textTable(rows: string[][]): string {
@@ -331,7 +334,7 @@ export const TABLE_COLUMNS: [string, SummaryKey][] = [
 
 export function strategyTable(rows: StrategyRow[], cols = TABLE_COLUMNS): string {
   const out = [['strategy', ...cols.map((c) => c[0])]];
-  for (const s of rows) out.push([s.name, ...cols.map(([, k]) => pm(s.stats[k]))]);
+  for (const s of rows) out.push([s.name, ...cols.map(([, k]) => meanStdText(s.stats[k]))]);
   return textTable(out);
 }
 
@@ -386,7 +389,6 @@ export function checkVariants(v: string[]): CmmVariant[] {
   return v as CmmVariant[];
 }
 
-export { SUMMARY_KEYS, meanStd };
 
 export interface ExperimentOutput {
   /** What --json prints and results/<name>.json holds. */

@@ -19,7 +19,8 @@ interface FractionRow {
   strategies: Record<string, { epnl: { mean: number; std: number }; pnlMap: { mean: number; std: number }; map: { mean: number; std: number } }>;
   /** Test-split R² per task of each variant's predictions (cmm = MoE, student = no-distill routed, kd = plain KD). */
   r2: Record<string, (number | null)[]>;
-  trainRows?: number[];
+  /** Why this fraction could not be distilled (e.g. a regime absent from the first 10 % of the training split). */
+  error?: string;
 }
 
 export async function runDataEfficiency(o: ExperimentOptions, override?: MarketSpec[]): Promise<ExperimentOutput> {
@@ -45,7 +46,15 @@ export async function runDataEfficiency(o: ExperimentOptions, override?: MarketS
         let episodes = 0;
         for (const frac of fractions) {
           const full = frac === 1;
-          const models = await marketModels(ctx, pm, { frac, withTeacher: full });
+          let models;
+          try {
+            models = await marketModels(ctx, pm, { frac, withTeacher: full });
+          } catch (err) {
+            if (!(err instanceof EngineError) || full) throw err;
+            rows.push({ fraction: frac, strategies: {}, r2: {}, error: err.message });
+            o.log(`${spec.name}: fraction ${frac} not run (${err.message})`);
+            continue;
+          }
           const { result } = evaluateMarket(ctx, pm, models, { baselines: full ? ['fixed', 'as'] : [], variants: full ? [...VARIANTS, 'teacher'] : [...VARIANTS] });
           episodes = result.episodes;
           const strategies: FractionRow['strategies'] = {};
@@ -76,6 +85,7 @@ export async function runDataEfficiency(o: ExperimentOptions, override?: MarketS
       `\n${m.market} — ${m.description} (${m.testEpisodes} test episodes)`,
       textTable([['fraction', ...VARIANTS.map((v) => `${v} EPnL`), ...VARIANTS.map((v) => `${v} R²`)],
         ...m.fractions.map((f) => [`${(f.fraction * 100).toFixed(0)} %`, ...VARIANTS.map((v) => pmS(f.strategies[v]?.epnl)), ...VARIANTS.map((v) => r2S(f.r2[v]))])]),
+      ...m.fractions.filter((f) => f.error).map((f) => `  ${(f.fraction * 100).toFixed(0)} % not run: ${f.error}`),
       `  reference at 100 %: ${Object.entries(m.reference).map(([k, v]) => `${k} ${pmS(v.epnl)}`).join(', ') || 'none'}`,
     ].join('\n')),
     ...(failed.length ? ['', 'not run:', ...failed.map((f) => `  ${f.market}: ${f.reason}`)] : []),

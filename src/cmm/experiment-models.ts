@@ -25,7 +25,8 @@ import { CmmDataset, DatasetSourceInfo, readDataset, writeDataset } from './data
 import { DatasetOptions, buildDataset, resolveDatasetOptions } from './dataset';
 import { DistillOptions, distillFromFeatures, validationRanking } from './distill-run';
 import { ModelManifestBase, readManifest, sha256File } from './models';
-import { TeacherFeatures, computeTeacherFeatures, packStudentBank, trainPrefix } from './ofdd';
+import { LayerRanking, TeacherFeatures, computeTeacherFeatures, packStudentBank, rankLayers, trainPrefix } from './ofdd';
+import { probeArrays } from './probe';
 import type { Teacher } from './teacher/teacher';
 import { MarketSpec, marketLog } from './experiment-data';
 
@@ -115,7 +116,7 @@ export interface StudentSet {
 }
 
 /** Per-market distillation from teacher features, cached as ONNX files (keyed by dataset, teacher and options). */
-export function distillMarket(pm: PreparedMarket, tf: TeacherFeatures, teacherKey: string, cacheDir: string, options: DistillOptions): StudentSet {
+export function distillMarket(pm: PreparedMarket, tf: TeacherFeatures, teacherKey: string, cacheDir: string, options: DistillOptions, log?: (line: string) => void): StudentSet {
   const frac = options.dataFrac ?? 1;
   const opts = { ...options, baselines: true, log: undefined };
   const dir = path.join(cacheDir, `${pm.spec.name}.students`, `frac${frac}`);
@@ -129,8 +130,10 @@ export function distillMarket(pm: PreparedMarket, tf: TeacherFeatures, teacherKe
       origin: `distilled on ${pm.spec.name} train split (cached)`, dataFrac: frac, scores: info.scores, notes: info.notes,
     };
   }
-  const ranking = validationRanking(pm.ds, tf, trainPrefix(pm.ds, frac));
-  const r = distillFromFeatures(pm.ds, tf, ranking, { ...options, baselines: true });
+  const rankNotes: string[] = [];
+  const ranking = layerRanking(pm.ds, tf, trainPrefix(pm.ds, frac), rankNotes);
+  const r = distillFromFeatures(pm.ds, tf, ranking, { ...options, baselines: true, log: log && ((l) => log(`${pm.spec.name}: ${l}`)) });
+  r.notes.push(...rankNotes);
   const info = r.baselineInfo;
   const shape = r.shape;
   const noDistill = info.noDistill ? packStudentBank(info.noDistill, shape, r.norm) : undefined;
@@ -143,6 +146,37 @@ export function distillMarket(pm: PreparedMarket, tf: TeacherFeatures, teacherKe
   fs.writeFileSync(files.info, JSON.stringify({ scores, notes: r.notes, seconds: r.seconds, alpha: r.alpha, beta: r.beta, dPrime: r.dPrime, hidden: r.hidden }));
   fs.writeFileSync(key, want);
   return { moe: r.spec, noDistill, plainKd, origin: `distilled on ${pm.spec.name} train split`, dataFrac: frac, scores, notes: r.notes };
+}
+
+/**
+ * Layer picks l*(k, r) from training data only: the distillation's own probe (fit on train, scored on validation);
+ * when the validation split lacks a regime (a short or trending market), a probe fitted on 3/4 of the training rows
+ * and scored on every 4th one; a cell still without R² takes its task's mean R² over the other regimes.
+ */
+export function layerRanking(ds: CmmDataset, tf: TeacherFeatures, trainRows: Uint32Array, notes: string[]): LayerRanking {
+  try {
+    return validationRanking(ds, tf, trainRows);
+  } catch (err) {
+    if (!(err instanceof EngineError) || err.code !== 'E_INVALID_ARG') throw err;
+    notes.push(`layer picks: ${err.message}; probe refitted on 3/4 of the training rows and scored on every 4th training row instead`);
+  }
+  const sorted = Array.from(trainRows).sort((a, b) => ds.time[a] - ds.time[b] || a - b);
+  const fit = sorted.filter((_, i) => i % 4 !== 3), held = sorted.filter((_, i) => i % 4 === 3);
+  const h = ds.header;
+  const probe = probeArrays({
+    layers: tf.hidden, d: tf.d, baseline: ds.x, baselineWidth: h.studentFeatures.length, targets: ds.targets, tasks: h.tasks,
+    regime: ds.regime, regimes: h.regimes, train: Uint32Array.from(fit), test: Uint32Array.from(held), group: ds.source,
+  }, {}, { teacher: 'teacher', baselineInput: 'student vector x_t' });
+  const L = tf.hidden.length, K = h.tasks.length, R = h.regimes.length;
+  for (let k = 0; k < K; k++) for (let r = 0; r < R; r++) {
+    if (probe.r2.some((l) => Number.isFinite(l[k][r]))) continue;
+    for (let l = 0; l < L; l++) {
+      const other = probe.r2[l][k].filter((v, j) => j !== r && Number.isFinite(v));
+      probe.r2[l][k][r] = other.length ? other.reduce((a, b) => a + b, 0) / other.length : 0;
+    }
+    notes.push(`layer picks: ${h.tasks[k]}/${h.regimes[r]} has too few rows for a probe: its task's mean R² over the other regimes is used`);
+  }
+  return { ...rankLayers(probe, h.tasks, h.regimes, L, 'probe fitted on 3/4 of the train split, scored on every 4th train row'), probe };
 }
 
 /**
@@ -295,15 +329,18 @@ export interface CmmBuildOptions {
   built?: Partial<Record<CmmVariant, CmmStrategy>>;
 }
 
-/** Mean of expm1(volume target) over the traded source's training samples: lots traded over a horizon. */
-function meanTrainVolume(pm: PreparedMarket): number {
+/**
+ * The typical horizon volume on the model's own scale: expm1 of the mean log1p(volume) target over the traded
+ * source's training samples (lots). The students regress log1p(volume), so their typical answer is this.
+ */
+function typicalTrainVolume(pm: PreparedMarket): number {
   const ds = pm.ds, K = ds.header.tasks.length, { start, end } = ds.header.splits.train;
   let s = 0, n = 0;
   for (let i = start; i < end; i++) if (ds.source[i] === pm.source.id) {
-    s += Math.expm1(ds.targets[i * K + 2]);
+    s += ds.targets[i * K + 2];
     n++;
   }
-  return n > 0 ? s / n : NaN;
+  return n > 0 ? Math.expm1(s / n) : NaN;
 }
 
 /**
@@ -311,7 +348,8 @@ function meanTrainVolume(pm: PreparedMarket): number {
  * known) it searches γ (and the size fraction) on episodes of the validation period, then returns the strategy
  * with the best mean EPnL there. κ = the training split's fill-intensity decay, σ its mid volatility; γ is
  * searched as the inventory skew per clip γ·σ²·τ_h·clip in price steps (the AS baseline's grid); the size
- * fraction is clip / (mean lots traded over a horizon on the training split) times the searched multiples.
+ * fraction is clip / (typical lots traded over a horizon on the training split) times the searched multiples, so a
+ * typical volume prediction quotes one clip (the baselines' size) and a quiet one less.
  */
 export function cmmExtraStrategy(variant: CmmVariant, source: PredictionSource, pm: PreparedMarket, o: CmmBuildOptions = {}): ExtraStrategy {
   return {
@@ -320,7 +358,7 @@ export function cmmExtraStrategy(variant: CmmVariant, source: PredictionSource, 
       const cal = ctx.calibration;
       const sigma = cal.sigma, kappa = cal.k, step = cal.priceStep, qty = ctx.sim.orderQty;
       const tauH = Math.max(pm.horizonSeconds, 1e-3);
-      const vol = meanTrainVolume(pm);
+      const vol = typicalTrainVolume(pm);
       const baseFraction = Number.isFinite(vol) && vol > 0 ? qty / vol : 1;
       const skews = o.skews ?? [0.25, 0.5, 1, 2, 4, 8];
       const mults = o.sizeMults ?? [1];

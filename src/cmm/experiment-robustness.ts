@@ -12,8 +12,9 @@ import { Injector } from '../sim/scenario';
 import { BarGroup, drawBarPanel, panelsPng } from './experiment-charts';
 import {
   ExperimentContext, ExperimentOptions, ExperimentOutput, MarketPictures, MarketResult, evaluateMarket, fmtNum, marketHeader, marketModels,
-  marketPictures, picturesPng, pm as pmStr, strategyTable, textTable, writeResults, meanStd,
+  marketPictures, meanStdText as pmStr, picturesPng, strategyTable, textTable, writeResults,
 } from './experiment-core';
+import { meanStd } from '../backtest/metrics';
 import { MarketSpec, generatedMarkets, pickMarkets, realMarkets } from './experiment-data';
 import { PreparedMarket, prepareMarket } from './experiment-models';
 
@@ -95,8 +96,8 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
       const inj = injectors(basePm);
       const scenarios: Scenario[] = [];
       const trend = base.generate?.trend;
-      if (base.kind !== 'generated' || trend === 'sideways' || trend === undefined) scenarios.push({ name: `${base.name}+crash`, base, spec: { name: `${base.name}+crash`, kind: 'injected', base, inject: [inj.crash], description: `${base.description}, flash crash 3 % at ${inj.at} s` }, event: { kind: 'flash-crash', atSeconds: inj.at } });
-      if (base.kind !== 'generated' || trend === 'bull') scenarios.push({ name: `${base.name}+reversal`, base, spec: { name: `${base.name}+reversal`, kind: 'injected', base, inject: [inj.reversal], description: `${base.description}, trend reversal at ${inj.at} s` }, event: { kind: 'reversal', atSeconds: inj.at } });
+      if (base.kind !== 'generated' || trend === 'sideways' || trend === undefined) scenarios.push({ name: `${base.name}_crash`, base, spec: { name: `${base.name}_crash`, kind: 'injected', base, inject: [inj.crash], description: `${base.description}, flash crash 3 % at ${inj.at} s` }, event: { kind: 'flash-crash', atSeconds: inj.at } });
+      if (base.kind !== 'generated' || trend === 'bull') scenarios.push({ name: `${base.name}_reversal`, base, spec: { name: `${base.name}_reversal`, kind: 'injected', base, inject: [inj.reversal], description: `${base.description}, trend reversal at ${inj.at} s` }, event: { kind: 'reversal', atSeconds: inj.at } });
       for (const sc of scenarios) {
         try {
           o.log(`robustness: ${sc.name}`);
@@ -165,7 +166,7 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
     eventEpisodes: eventRows, segments: segTable, failed,
   };
   const groups: BarGroup[] = eventRows.map((e) => ({ label: e.scenario, bars: e.strategies.map((s) => ({ name: s.name, mean: s.maxDrawdown, std: 0 })) }));
-  const sub = `cmm experiment robustness, seed ${o.seed}; test-split episodes only`;
+  const sub = `cmm experiment robustness, seed ${o.seed}, test-split episodes only`;
   const pngs: Record<string, Uint8Array> = {};
   if (pics.length) {
     pngs['robustness.png'] = picturesPng(pics, 'bars', sub);

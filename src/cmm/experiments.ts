@@ -68,7 +68,7 @@ export async function runMain(o: ExperimentOptions, override?: MarketSpec[]): Pr
     '', `across ${results.length} markets (rank 1 = highest mean):`, ranking.table,
   ].join('\n');
   const result = { experiment: 'main', createdAt: new Date().toISOString(), seed: o.seed, students: o.students, markets: results, failed, ranking: ranking.rows };
-  const sub = `cmm experiment main, seed ${o.seed}, students ${o.students}; test-split episodes only`;
+  const sub = `cmm experiment main, seed ${o.seed}, students ${o.students}, test-split episodes only`;
   const files = writeResults(o.outDir, 'main', result, results.length ? { 'main.png': picturesPng(pics, 'bars', sub), 'main-curves.png': picturesPng(pics, 'curves', sub) } : {});
   return { result, text, files };
 }

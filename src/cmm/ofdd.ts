@@ -58,30 +58,44 @@ export interface LayerRanking {
   source: string;
   /** The probe the ranking came from, when it was computed here. */
   probe?: ProbeResult;
+  /** Fallbacks taken. */
+  notes?: string[];
 }
 
 /**
  * Ranks layers per (task, regime) by the probe's R² (equivalently fluorescence, which is monotone in R² where it
- * is not clipped). Throws E_INVALID_ARG naming the first cell with no defined R² (a missing probe cell).
+ * is not clipped). A cell with no defined R² on any layer (a missing probe cell, or a target constant on the
+ * scoring rows) throws E_INVALID_ARG naming it, unless `fallback` is set: then it takes the ranking by the task's
+ * mean R² over the regimes where it is defined (and `notes` says so).
  */
-export function rankLayers(probe: Pick<ProbeResult, 'r2' | 'fluorescence' | 'tasks' | 'regimes'>, tasks: readonly string[], regimes: readonly string[], layers: number, source: string): LayerRanking {
+export function rankLayers(
+  probe: Pick<ProbeResult, 'r2' | 'fluorescence' | 'tasks' | 'regimes'>, tasks: readonly string[], regimes: readonly string[], layers: number, source: string,
+  fallback = false,
+): LayerRanking {
   if (!Array.isArray(probe.r2) || probe.r2.length !== layers) throw expected(`probe R² for ${layers} teacher layers`, 'probe', Array.isArray(probe.r2) ? probe.r2.length : probe.r2);
   if (JSON.stringify(probe.tasks) !== JSON.stringify(tasks)) throw expected(`probe tasks [${tasks.join(', ')}]`, 'probe', `[${probe.tasks}]`);
   if (JSON.stringify(probe.regimes) !== JSON.stringify(regimes)) throw expected(`probe regimes [${regimes.join(', ')}]`, 'probe', `[${probe.regimes}]`);
   const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
-  const out: number[][][] = [], fl: number[][][] = [];
+  const rank = (score: number[]) => score.map((_, l) => l).filter((l) => Number.isFinite(score[l])).sort((a, b) => score[b] - score[a] || a - b);
+  const out: number[][][] = [], fl: number[][][] = [], notes: string[] = [];
   tasks.forEach((task, k) => {
     out.push([]);
     fl.push([]);
     regimes.forEach((reg, r) => {
-      const score = Array.from({ length: layers }, (_, l) => num(probe.r2[l]?.[k]?.[r]));
-      const order = score.map((_, l) => l).filter((l) => Number.isFinite(score[l])).sort((a, b) => score[b] - score[a] || a - b);
+      let order = rank(Array.from({ length: layers }, (_, l) => num(probe.r2[l]?.[k]?.[r])));
+      if (order.length === 0 && fallback) {
+        order = rank(Array.from({ length: layers }, (_, l) => {
+          const v = regimes.map((_, j) => num(probe.r2[l]?.[k]?.[j])).filter(Number.isFinite);
+          return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : NaN;
+        }));
+        if (order.length > 0) notes.push(`${task}/${reg}: no defined probe R² (constant target or too few rows); layers ranked by ${task}'s mean R² over the other regimes`);
+      }
       if (order.length === 0) throw new EngineError('E_INVALID_ARG', `probe cell ${task}/${reg} has no defined R² on any layer (missing or too few rows): cannot pick l*(${task}, ${reg})`);
       out[k].push(order);
       fl[k].push(Array.from({ length: layers }, (_, l) => num(probe.fluorescence?.[l]?.[k]?.[r])));
     });
   });
-  return { layers: out, fluorescence: fl, source };
+  return { layers: out, fluorescence: fl, source, notes };
 }
 
 /** One OFDD cell's feature target: z* = ((P (h − mean)/std) − zMean) / zStd, P = `basis` (rows × d). */

@@ -114,7 +114,7 @@ export async function run(argv: string[]): Promise<number> {
     await ctx.close();
   }
   const ranking = rankTable(results);
-  const sub = 'cmm demo on bundled fixtures; test-split episodes only';
+  const sub = 'cmm demo on bundled fixtures, test-split episodes only';
   const files = writeResults(o.outDir, 'demo', { experiment: 'demo', createdAt: new Date().toISOString(), skipped, markets: results, ranking: ranking.rows },
     results.length ? { 'demo.png': picturesPng(pics, 'bars', sub), 'demo-curves.png': picturesPng(pics, 'curves', sub) } : {});
   step(7, 'result');
