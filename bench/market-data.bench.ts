@@ -67,7 +67,7 @@ async function prepare(dir: string): Promise<Manifest> {
   return { msft, binance, long: { log: longLog, count: msft.count * LONG_REPEAT, repeat: LONG_REPEAT } };
 }
 
-// ---- supplementary: the C++ harness (no JS): book + top-of-book features alone ----
+// ---- supplementary: the C++ harness (no JS): book + top-of-book features, and MarketEngine 'top' ----
 
 function nativeCpp(m: Manifest, dir: string): Metrics | string {
   const bin = path.join(dir, 'book_features_bench');
@@ -80,9 +80,9 @@ function nativeCpp(m: Manifest, dir: string): Metrics | string {
     const r = spawnSync(bin, [file, reps, 'book'], { encoding: 'utf8' });
     if (r.status !== 0) return `book_features_bench failed on ${name}`;
     for (const line of r.stdout.split('\n')) {
-      const x = /^L[23] (book only|book \+ top-of-book features)\s+mean\s+([\d.]+) ns\/event\s+p50\s+([\d.]+)\s+p99\s+([\d.]+)/.exec(line);
+      const x = /^L[23] (book only|book \+ top-of-book features|MarketEngine top-of-book, rows written)\s+mean\s+([\d.]+) ns\/event\s+p50\s+([\d.]+)\s+p99\s+([\d.]+)/.exec(line);
       if (!x) continue;
-      const key = x[1] === 'book only' ? 'bookOnly' : 'bookTop';
+      const key = x[1] === 'book only' ? 'bookOnly' : x[1].startsWith('book') ? 'bookTop' : 'engineTop';
       metrics[`${key}.${name}.p50_ns`] = Number(x[3]);
       metrics[`${key}.${name}.p99_ns`] = Number(x[4]);
       metrics[`${key}.${name}.mean_ns`] = Number(x[2]);
@@ -112,15 +112,17 @@ function printTable(results: Record<string, Metrics>, cpp: Metrics | string, fla
   for (const s of ['msft', 'binance']) {
     const r = results[`engine.${s}`];
     if (!r) continue;
-    timed(`${s}: native MarketEngine (book + all features, rows)`, r, 'native.engine');
+    timed(`${s}: native MarketEngine, features 'top' (book + TOB, rows)`, r, 'native.engine');
+    timed(`${s}: native MarketEngine, features 'all' (rows)`, r, 'native.engineAll');
     timed(`${s}: native book only (OrderBook.apply)`, r, 'native.bookOnly');
-    if (typeof cpp !== 'string' && cpp[`bookTop.${s}.p50_ns`] !== undefined) {
-      const p50 = Number(cpp[`bookTop.${s}.p50_ns`]);
-      row([`${s}: native book + top-of-book (C++, thread CPU, 512-ev)`, fmt(p50), fmt(cpp[`bookTop.${s}.p99_ns`]), fmt(cpp[`bookTop.${s}.mean_ns`]), '-', fmt(1e3 / p50, 2), '']);
+    for (const [key, label] of [['bookTop', 'native book + top-of-book'], ['engineTop', "native MarketEngine 'top', rows"]]) {
+      if (typeof cpp === 'string' || cpp[`${key}.${s}.p50_ns`] === undefined) continue;
+      const p50 = Number(cpp[`${key}.${s}.p50_ns`]);
+      row([`${s}: ${label} (C++, thread CPU, 512-ev)`, fmt(p50), fmt(cpp[`${key}.${s}.p99_ns`]), fmt(cpp[`${key}.${s}.mean_ns`]), '-', fmt(1e3 / p50, 2), '']);
     }
     timed(`${s}: TS reference book + top-of-book features`, r, 'ts.bookTop');
     timed(`${s}: lean TS book + top-of-book features`, r, 'ts.leanBookTop', `${fmt(r['ratio_engine_vs_lean_ts'], 2)}x`);
-    timed(`${s}: TS reference engine (same features)`, r, 'ts.engine', `${fmt(r['ratio_engine_vs_ts'])}x`);
+    timed(`${s}: TS reference engine (all features)`, r, 'ts.engine', `${fmt(r['ratio_engine_vs_ts'])}x`);
   }
   if (typeof cpp === 'string') console.log(`(C++ harness skipped: ${cpp})`);
   console.log('');
@@ -157,6 +159,8 @@ function flatten(results: Record<string, Metrics>, cpp: Metrics | string): Metri
     set(`engine.${s}.p50_ns`, num(`engine.${s}`, 'native.engine.p50_ns'));
     set(`engine.${s}.p99_ns`, num(`engine.${s}`, 'native.engine.p99_ns'));
     set(`engine.${s}.wall_p50_ns`, num(`engine.${s}`, 'native.engine.wall_p50_ns'));
+    set(`engineAll.${s}.p50_ns`, num(`engine.${s}`, 'native.engineAll.p50_ns'));
+    set(`engineAll.${s}.p99_ns`, num(`engine.${s}`, 'native.engineAll.p99_ns'));
     set(`bookOnly.${s}.p50_ns`, num(`engine.${s}`, 'native.bookOnly.p50_ns'));
     set(`tsBookTop.${s}.p50_ns`, num(`engine.${s}`, 'ts.bookTop.p50_ns'));
     set(`leanTsBookTop.${s}.p50_ns`, num(`engine.${s}`, 'ts.leanBookTop.p50_ns'));
@@ -164,6 +168,7 @@ function flatten(results: Record<string, Metrics>, cpp: Metrics | string): Metri
     set(`bookOnly.${s}.ratio_vs_lean_ts`, num(`engine.${s}`, 'ratio_book_vs_lean_ts'));
     set(`engine.${s}.ratio_vs_ts`, num(`engine.${s}`, 'ratio_engine_vs_ts'));
     if (typeof cpp !== 'string') set(`bookTop.cpp.${s}.p50_ns`, cpp[`bookTop.${s}.p50_ns`] as number);
+    if (typeof cpp !== 'string') set(`engineTop.cpp.${s}.p50_ns`, cpp[`engineTop.${s}.p50_ns`] as number);
   }
   const rates: number[] = [];
   for (const s of ['msft', 'binance', 'long']) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds every shipped model from ../shared/data, in order: event log → dataset (in .cache/, rebuildable, not
-# shipped) → reference teacher (models/teacher/) → [probe, students: see TODO below]. Needs a build (npm ci / tsc).
+# shipped) → reference teacher (models/teacher/) → probe report (.cache/probe) → [students: see TODO below]. Needs a build (npm ci / tsc).
 #   scripts/train-models.sh            every step
 #   scripts/train-models.sh teacher    data + teacher only
 # Environment: DATA (default ../shared/data), CACHE (default .cache/data), TEACHER_BUDGET (default 25m),
@@ -33,7 +33,12 @@ $CMM teacher train --dataset "$DS" -o models/teacher --layers 4 --d 64 --seed "$
 
 [ "$STEP" = teacher ] && exit 0
 
-# TODO (other engineers' commands; add each line here once it runs end to end on models/teacher):
-#   $CMM probe --dataset "$DS" --teacher models/teacher -o models/probe
+# 4. Fluorescent probe of the shipped teacher (a report, not a model: fit on train, scored on test).
+$CMM probe --dataset "$DS" --teacher models/teacher -o .cache/probe
+
+# TODO (students): `cmm distill` exists but fails on this dataset today: with h = 50 events the mid target is
+# 0 on all but 17 of 35,518 samples (one Binance depth@0ms diff is ~77 level events, so the horizon almost never
+# reaches the next book change), and distill stops at "probe cell mid/low has no defined R²". Enable this line once
+# the horizon is settled (e.g. --horizon 500 gives 37 % non-zero mid targets) and the teacher is retrained on it:
 #   $CMM distill --dataset "$DS" --teacher models/teacher -o models/students
-echo "train-models: teacher done; probe / distill steps are still TODO in scripts/train-models.sh" >&2
+echo "train-models: teacher and probe done; the students (cmm distill) are still TODO in scripts/train-models.sh" >&2

@@ -326,8 +326,8 @@ class TopRow {
     const double aq = static_cast<double>(top.ask_qty);
     // microprice and imbalance1 in one divpd: the same correctly rounded quotients as two divsd
     const __m128d q = _mm_div_pd(_mm_set_pd(bq - aq, bp * aq + ap * bq), _mm_set1_pd(bq + aq));
-    mid_micro_ = _mm_move_sd(q, _mm_set_sd((bp + ap) * 0.5));           // (mid, microprice)
-    spread_imb1_ = _mm_move_sd(_mm_unpackhi_pd(q, q), _mm_set_sd(ap - bp));  // (spread, imbalance1)
+    mid_micro_ = _mm_unpacklo_pd(_mm_set_sd((bp + ap) * 0.5), q);  // (mid, microprice)
+    spread_imb1_ = _mm_move_sd(q, _mm_set_sd(ap - bp));            // (spread, imbalance1)
     nan_bid_ = _mm_set_pd(bp, feature_detail::kNaN);                        // (timeSinceTrade, bidPrice)
     ask_bq_ = _mm_set_pd(bq, ap);                                           // (askPrice, bidQty)
     aq_ = aq;

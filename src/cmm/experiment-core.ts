@@ -134,6 +134,24 @@ export class ExperimentContext {
     return tf;
   }
 
+  /**
+   * When the teacher was trained on this very instrument (its manifest names it), its training data must end
+   * before the market's validation period: E_CONFIG otherwise (the test split would not be held out from the
+   * teacher). Returns a note saying what was checked, or '' when the teacher never saw this market.
+   */
+  teacherSaw(pm: PreparedMarket): string {
+    const m = this.teacherManifest as { training?: { data?: string; split?: { validation?: { timeTo?: number } } } } | null;
+    const data = m?.training?.data ?? '';
+    const i = pm.tape.instrument;
+    if (!data.includes(`${i.venue}:${i.symbol}`)) return '';
+    const until = m?.training?.split?.validation?.timeTo;
+    const valStart = pm.source.splitTimes.validation?.[0];
+    if (typeof until !== 'number' || valStart === undefined || !(valStart > until)) {
+      throw new EngineError('E_CONFIG', `${pm.spec.name}: the teacher was trained on ${i.venue}:${i.symbol} data up to ${until} ns, not before this market's validation period (${valStart} ns): its test split would not be held out`);
+    }
+    return `the teacher was trained on this instrument's data up to ${new Date(until / 1e6).toISOString()}, before the validation period (${new Date(valStart / 1e6).toISOString()}): the test split is unseen`;
+  }
+
   /** A saved RL policy (models/rl-mm) for this market whose training ended before the test split, if any. */
   rlPolicy(name: string, instrument: string, testStartNs: number): { file: string; note: string } | undefined {
     const mf = path.join(this.o.rlModelDir, 'manifest.json');
@@ -173,6 +191,8 @@ export interface ModelChoice {
 /** Students (distilled here on the market's train split, bundled, or the test override) and the teacher's schedule. */
 export async function marketModels(ctx: ExperimentContext, pm: PreparedMarket, choice: ModelChoice = {}): Promise<MarketModels> {
   const o = ctx.o, notes: string[] = [];
+  const seen = ctx.teacherSaw(pm);
+  if (seen) notes.push(seen);
   const frac = choice.frac ?? 1, withTeacher = choice.withTeacher ?? true;
   const tf = await ctx.teacherFeatures(pm);
   let students: StudentSet | null = null;

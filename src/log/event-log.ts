@@ -24,7 +24,9 @@ export const LOG_CHUNK_BYTES = 4 << 20;
  */
 const BATCH_FIXED = 48;
 
-/** Float64Array layout filled by native scanBatchFrames (native/napi/log.cc). */
+/** Float64Array layout filled by native scanBatchFrames (native/napi/log.cc) and MarketEngine.applyFrames:
+ *  head = status, error, consumed, needed, expected, found, frames, events; then (scanBatchFrames only)
+ *  FRAME_FIELDS per frame = frame offset, events offset, count, batch index. */
 const SCAN_HEAD = 8;
 const FRAME_FIELDS = 4;
 const ST_OK = 0;
@@ -221,6 +223,32 @@ export interface EventLogReaderOptions {
   chunkBytes?: number;
 }
 
+/**
+ * A native frame scanner over one read chunk (8-aligned; the first frame must carry batch_index
+ * `nextIndex`): writes the scan head into `out` (layout above) and returns the frames it verified.
+ * native scanBatchFrames also lists the frames; MarketEngine.applyFrames applies them instead.
+ */
+export type FrameScanner = (chunk: Uint8Array, nextIndex: number, out: Float64Array) => number;
+
+/** What one scanned chunk held: frames (batches) verified by the scanner, their events, and the file
+ *  offset where the next frame starts. */
+export interface ChunkScan {
+  batches: number;
+  events: number;
+  offset: number;
+}
+
+// Read buffers of closed readers, kept for the next open: a fresh ArrayBuffer of several MiB costs a
+// zero-fill plus a page fault per 4 KiB on first touch, per file. Keeps at most two (a few MiB).
+const spareBuffers: ArrayBuffer[] = [];
+function takeBuffer(bytes: number): ArrayBuffer {
+  const i = spareBuffers.findIndex((b) => b.byteLength === bytes);
+  return i >= 0 ? spareBuffers.splice(i, 1)[0] : new ArrayBuffer(bytes);
+}
+function giveBuffer(buf: ArrayBuffer): void {
+  if (spareBuffers.length < 2) spareBuffers.push(buf);
+}
+
 /** Streams a log: header on open, then batches through one reused buffer. */
 export class EventLogReader {
   readonly path: string;
@@ -242,7 +270,7 @@ export class EventLogReader {
     this.fd = fd;
     this.header = header;
     this.dataOffset = dataOffset;
-    this.buf = new ArrayBuffer(chunkBytes);
+    this.buf = takeBuffer(chunkBytes);
   }
 
   /** Opens `path` and reads its header. Throws EngineError (file and byte offset) when there is none. */
@@ -273,12 +301,51 @@ export class EventLogReader {
 
   /** Yields every whole, verified batch in order, then sets `stoppedAt`. One iteration at a time. */
   *batches(): Generator<LogBatch, StopInfo, void> {
+    const scan = native().scanBatchFrames as FrameScanner;
+    const out = this.scanOut;
+    let next = 0;
+    const walk = this.walk(scan, out);
+    try {
+      for (let r = walk.next(); ; r = walk.next()) {
+        if (r.done) return r.value;
+        const { bytes, base, pos, frames } = r.value;
+        for (let i = 0, k = SCAN_HEAD; i < frames; i++, k += FRAME_FIELDS) {
+          const count = out[k + 2];
+          const events = new Uint8Array(bytes.buffer, pos + out[k + 1], count * EVENT_SIZE);
+          yield { index: next++, events, count, offset: base + pos + out[k] };
+        }
+      }
+    } finally {
+      walk.return(undefined as unknown as StopInfo); // a consumer that stops early ends the walk too
+    }
+  }
+
+  /**
+   * Streams the file through `scan` one read chunk at a time (e.g. MarketEngine.applyFrames, which
+   * verifies and applies every batch natively: no JS per batch) and yields after each chunk; then sets
+   * `stoppedAt` exactly as batches() does. One iteration at a time.
+   */
+  *scanChunks(scan: FrameScanner): Generator<ChunkScan, StopInfo, void> {
+    const out = this.scanOut;
+    const walk = this.walk(scan, out);
+    try {
+      for (let r = walk.next(); ; r = walk.next()) {
+        if (r.done) return r.value;
+        const { base, pos, frames } = r.value;
+        yield { batches: frames, events: out[7], offset: base + pos + out[2] };
+      }
+    } finally {
+      walk.return(undefined as unknown as StopInfo);
+    }
+  }
+
+  // The read loop shared by batches() and scanChunks(): yields after each scan call with the chunk
+  // (bytes[pos..] scanned, bytes[0] at file offset base) and the frames found; out holds the scan.
+  private *walk(scan: FrameScanner, out: Float64Array): Generator<{ bytes: Uint8Array; base: number; pos: number; frames: number }, StopInfo, void> {
     if (this.fd === null) throw new EngineError('E_INVALID_ARG', `event log ${this.path} is closed`);
     if (this.iterating) throw new EngineError('E_INVALID_ARG', `event log ${this.path}: batches() is already iterating (the views share one buffer)`);
     this.iterating = true;
     this.stoppedAt = undefined;
-    const scan = native().scanBatchFrames as (chunk: Uint8Array, next: number, out: Float64Array) => number;
-    const out = this.scanOut;
     let bytes = new Uint8Array(this.buf);
     let base = this.dataOffset; // file offset of bytes[0]
     let filled = 0;
@@ -288,10 +355,9 @@ export class EventLogReader {
     try {
       for (;;) {
         const n = scan(bytes.subarray(pos, filled), next, out);
-        for (let i = 0, k = SCAN_HEAD; i < n; i++, k += FRAME_FIELDS) {
-          const count = out[k + 2];
-          const events = new Uint8Array(this.buf, pos + out[k + 1], count * EVENT_SIZE);
-          yield { index: next++, events, count, offset: base + pos + out[k] };
+        if (n > 0) {
+          yield { bytes, base, pos, frames: n };
+          next += n;
         }
         const status = out[0];
         pos += out[2];
@@ -330,10 +396,13 @@ export class EventLogReader {
     if (s.reason !== 'eof') throw new EngineError(STOP_CODE[s.reason], s.message, { file: this.path, offset: s.offset });
   }
 
+  /** Closes the file. The read buffer goes back to a small pool for the next reader: batch views taken
+   *  from this reader must not be used after close(). */
   close(): void {
     if (this.fd === null) return;
     fs.closeSync(this.fd);
     this.fd = null;
+    if (!this.iterating) giveBuffer(this.buf);
   }
 
   private stop(offset: number, reason: StopReason, batches: number, out: Float64Array, partial = 0): StopInfo {

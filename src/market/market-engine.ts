@@ -45,6 +45,17 @@ export enum Feature {
 }
 export const NUM_FEATURES = FEATURE_NAMES.length;
 
+/**
+ * Which features the engine computes. 'all' (default): every column. 'top': only the top-of-book
+ * columns (TOP_OF_BOOK_FEATURES, the same values as 'all'); the other seven (imbalance5, imbalance10,
+ * ofi, tradeFlow, realisedVol, intensity, timeSinceTrade) are NaN in every row and in features(), and
+ * cost nothing (no decays, no depth walk).
+ */
+export type FeatureSetName = 'all' | 'top';
+export const TOP_OF_BOOK_FEATURES: readonly Feature[] = [
+  Feature.Mid, Feature.Microprice, Feature.Spread, Feature.Imbalance1, Feature.BidPrice, Feature.AskPrice, Feature.BidQty, Feature.AskQty,
+];
+
 export interface MarketEngineOptions {
   /** OFI decayed-sum half-life, seconds (default 1). */
   ofiHalfLife?: number;
@@ -56,6 +67,8 @@ export interface MarketEngineOptions {
   intensityTimeConstant?: number;
   /** How many gaps gaps() keeps (the first ones; stats().gaps counts all). Default 1024. */
   maxGapRecords?: number;
+  /** 'all' (default) or 'top': only the top-of-book features, the others NaN (see FeatureSetName). */
+  features?: FeatureSetName;
 }
 
 export interface MarketCounts {
@@ -104,13 +117,18 @@ function validateOptions(options: MarketEngineOptions): void {
   }
   const m = options.maxGapRecords;
   if (m !== undefined && (!Number.isInteger(m) || m < 0 || m > 1e7)) throw expected('an integer 0..1e7', 'options.maxGapRecords', m);
+  const f = options.features;
+  if (f !== undefined && f !== 'all' && f !== 'top') throw expected("'all' or 'top'", 'options.features', f);
 }
 
 /** Per-instrument books and features over the native engine. Event.instrument indexes `instruments`. */
 export class MarketEngine {
   readonly instruments: readonly InstrumentInfo[];
+  /** The feature set this engine computes ('all' or 'top'). */
+  readonly featureSet: FeatureSetName;
   private readonly handle: {
     apply(events: Uint8Array, count: number, out?: Float64Array): number;
+    applyFrames(chunk: Uint8Array, nextIndex: number, out: Float64Array): number;
     features(i: number, out: Float64Array): Float64Array;
     topOfBook(i: number, out: Float64Array): Float64Array;
     depth(i: number, side: number, n: number, out: Float64Array): number;
@@ -124,8 +142,10 @@ export class MarketEngine {
   constructor(instruments: readonly InstrumentInfo[], options: MarketEngineOptions = {}) {
     this.instruments = Object.freeze(instrumentsById(instruments));
     validateOptions(options);
+    this.featureSet = options.features ?? 'all';
     const types = Uint8Array.from(this.instruments, (i) => (i.bookType === 'L3' ? 1 : 0));
-    this.handle = new (native().MarketEngine)(types, options);
+    const { features, ...config } = options;
+    this.handle = new (native().MarketEngine)(types, { ...config, featureSet: features === 'top' ? 1 : 0 });
   }
 
   /** The feature names, from the native addon (equal to FEATURE_NAMES). */
@@ -151,6 +171,17 @@ export class MarketEngine {
       }
     }
     return this.handle.apply(events, count, featuresOut);
+  }
+
+  /**
+   * Verifies the event-log Batch frames in `chunk` (8-aligned; the first must carry batch_index
+   * `nextBatchIndex`) and applies each to the engine as soon as it is verified, without feature rows:
+   * the replay's inner loop, one native call per read chunk (EventLogReader.scanChunks). `scanOut`
+   * (at least 8 doubles) receives the scan head of the reader's layout (status, error, consumed,
+   * needed, expected, found, frames) and, in scanOut[7], the events applied. Returns the frames applied.
+   */
+  applyFrames(chunk: Uint8Array, nextBatchIndex: number, scanOut: Float64Array): number {
+    return this.handle.applyFrames(chunk, nextBatchIndex, scanOut);
   }
 
   /** Latest feature vector of `instrument` (written into `out`, NUM_FEATURES doubles). */

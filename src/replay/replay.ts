@@ -3,12 +3,15 @@
 import { EVENT_SIZE } from '../core/event';
 import { InstrumentInfo } from '../core/instrument';
 import { expected } from '../errors';
-import { EventLogReader, LogHeader, StopInfo } from '../log/event-log';
+import { EventLogReader, FrameScanner, LogHeader, StopInfo } from '../log/event-log';
 import { MarketEngine, NUM_FEATURES } from '../market/market-engine';
 
 /** What the replay needs from an engine: src/market/market-engine.ts fits; tests may plug in others. */
 export interface ReplayEngine {
   apply(events: Uint8Array, count: number, featuresOut?: Float64Array): number;
+  /** Optional fused path (MarketEngine.applyFrames): verify and apply a whole read chunk natively. Used
+   *  at full speed when no per-batch callback is given. */
+  applyFrames?: FrameScanner;
   stats(): { gaps: number; crossedEpisodes: number; unknownOrders: number };
   instrumentStats(i: number): { events: number; gaps: number; crossedEpisodes: number; unknownOrders: number; stale: boolean };
   /** Ticks and lots; NaN price when a side is empty. */
@@ -150,8 +153,32 @@ export class Replay {
     let tsStart = 0n;
     const progress = (): void =>
       onProgress?.({ bytes, totalBytes, events: this.events, batches, elapsedSeconds: (clock.now() - started) / 1000 });
+    // Called after each batch (or chunk): progress, and at full speed a turn of the event loop every 10 ms.
+    const tick = async (): Promise<void> => {
+      const now = clock.now();
+      if (onProgress && now - lastProgress >= progressIntervalMs) {
+        lastProgress = now;
+        progress();
+      }
+      if (now - lastYield >= 10) {
+        lastYield = now;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const engine = this.engine;
+    // Full speed, no per-batch callback: the engine verifies and applies each read chunk in one native call.
+    const fused = this.speed === Infinity && this.options.onBatch === undefined && engine.applyFrames !== undefined;
     try {
-      for (const batch of this.reader.batches()) {
+      if (fused) {
+        const scan: FrameScanner = (chunk, next, out) => engine.applyFrames!(chunk, next, out);
+        for (const chunk of this.reader.scanChunks(scan)) {
+          batches += chunk.batches;
+          this.events += chunk.events;
+          bytes = chunk.offset;
+          await tick();
+        }
+      }
+      for (const batch of fused ? [] : this.reader.batches()) {
         const { events, count } = batch;
         if (this.speed === Infinity) {
           this.apply(events, 0, count);
@@ -176,16 +203,7 @@ export class Replay {
         }
         batches++;
         bytes = batch.offset;
-        const now = clock.now();
-        if (onProgress && now - lastProgress >= progressIntervalMs) {
-          lastProgress = now;
-          progress();
-        }
-        // At full speed, let timers and I/O run every few milliseconds rather than hold the loop.
-        if (now - lastYield >= 10) {
-          lastYield = now;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
+        await tick();
       }
     } finally {
       this.reader.close();

@@ -48,3 +48,25 @@ test('crc32c matches the published check value', () => {
   const long = new Uint8Array(1000).map((_, i) => (i * 7) & 255);
   assert.equal(crc32c(long.subarray(500), crc32c(long.subarray(0, 500))), crc32c(long));
 });
+
+// Bitwise CRC32C (reflected 0x82F63B78): the definition, against the native three-stream merge.
+function crc32cBitwise(bytes: Uint8Array, seed = 0): number {
+  let c = ~seed >>> 0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+test('crc32c equals the bitwise definition at every length around its block sizes (3 x 256, 3 x 8192 bytes)', () => {
+  let x = 12345;
+  const data = new Uint8Array(3 * 8192 * 2 + 3 * 256 * 3 + 100).map(() => (x = (x * 1103515245 + 12345) >>> 0) >>> 24);
+  const lengths = [0, 1, 7, 8, 9, 767, 768, 769, 1535, 1536, 1543, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 8, 3 * 8192 + 771, 6 * 8192 + 2 * 768 + 15, data.length];
+  for (const n of lengths) {
+    for (const offset of [0, 3]) {
+      const view = data.subarray(offset, Math.min(data.length, offset + n));
+      assert.equal(crc32c(view, 0x1234567), crc32cBitwise(view, 0x1234567), `length ${view.length} at offset ${offset}`);
+    }
+  }
+});

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { EVENT_SIZE, EventBatch, EventFlag, EventKind, Side } from '../../src/core/event';
 import { InstrumentInfo } from '../../src/core/instrument';
 import { EngineError } from '../../src/errors';
-import { FEATURE_NAMES, Feature, MarketEngine, NUM_FEATURES } from '../../src/market/market-engine';
+import { FEATURE_NAMES, Feature, MarketEngine, NUM_FEATURES, TOP_OF_BOOK_FEATURES } from '../../src/market/market-engine';
 import { ReferenceMarket } from '../../src/features/reference';
-import { l2Messages, rng, toBatch } from './synthetic';
+import { interleave, l2Messages, rng, toBatch } from './synthetic';
 
 function instruments(...types: ('L2' | 'L3')[]): InstrumentInfo[] {
   return types.map((bookType, id) => ({ id, symbol: `S${id}`, venue: 'test', tickSize: 0.01, lotSize: 1, bookType }));
@@ -198,6 +198,7 @@ test('options and arguments are validated in TypeScript', () => {
     assert.throws(fn, (e: unknown) => e instanceof EngineError && e.code === 'E_INVALID_ARG' && re.test(e.message));
   bad(() => new MarketEngine([{ ...instruments('L2')[0], id: 1 }]), /ids 0\.\.0/);
   bad(() => new MarketEngine(instruments('L2'), { ofiHalfLife: 0 }), /options\.ofiHalfLife/);
+  bad(() => new MarketEngine(instruments('L2'), { features: 'some' as 'top' }), /options\.features/);
   bad(() => new MarketEngine(instruments('L2'), { volatilityHalfLife: NaN }), /volatilityHalfLife/);
   bad(() => new MarketEngine([{ ...instruments('L2')[0], bookType: 'L4' as 'L2' }]), /bookType/);
   const engine = new MarketEngine(instruments('L2'));
@@ -242,4 +243,55 @@ test('garbage events never crash the engine (random bytes, extreme values, both 
     engine.depth(i, Side.Bid, 10);
   }
   assert.ok(Array.isArray(engine.gaps()) && engine.gaps().length <= 1024);
+});
+
+test("features: 'top' gives the top-of-book columns of 'all', NaN in the others, and the same books and counts", () => {
+  const msgs = interleave(l2Messages({ instrument: 0, seed: 21, messages: 1500 }), l2Messages({ instrument: 1, seed: 22, messages: 1500, depth: 12, startSeq: 9n }));
+  msgs.splice(700, 1); // a gap
+  const batch = toBatch(msgs);
+  const all = new MarketEngine(instruments('L2', 'L2'));
+  const top = new MarketEngine(instruments('L2', 'L2'), { features: 'top' });
+  assert.equal(top.featureSet, 'top');
+  assert.equal(all.featureSet, 'all');
+  const outAll = new Float64Array(batch.length * NUM_FEATURES);
+  const outTop = new Float64Array(batch.length * NUM_FEATURES).fill(7); // stale values must be overwritten
+  for (let s = 0; s < batch.length; s += 333) {
+    const n = Math.min(333, batch.length - s);
+    const bytes = batch.bytes().subarray(s * EVENT_SIZE, (s + n) * EVENT_SIZE);
+    assert.equal(top.apply(bytes, n, outTop.subarray(s * NUM_FEATURES)), all.apply(bytes, n, outAll.subarray(s * NUM_FEATURES)));
+  }
+  const isTop = new Set<number>(TOP_OF_BOOK_FEATURES);
+  for (let i = 0; i < batch.length; i++) {
+    for (let f = 0; f < NUM_FEATURES; f++) {
+      const a = outAll[i * NUM_FEATURES + f];
+      const t = outTop[i * NUM_FEATURES + f];
+      if (isTop.has(f)) assert.ok(Object.is(a, t), `row ${i} ${FEATURE_NAMES[f]}: ${t} != ${a}`);
+      else assert.ok(Number.isNaN(t), `row ${i} ${FEATURE_NAMES[f]} is ${t}, expected NaN`);
+    }
+  }
+  for (const i of [0, 1]) {
+    const fa = all.features(i);
+    const ft = top.features(i);
+    for (let f = 0; f < NUM_FEATURES; f++) assert.ok(isTop.has(f) ? Object.is(fa[f], ft[f]) : Number.isNaN(ft[f]), `features(${i}) ${FEATURE_NAMES[f]}`);
+    assert.deepEqual([...top.depth(i, Side.Bid, 20)], [...all.depth(i, Side.Bid, 20)]);
+  }
+  assert.deepEqual(top.stats(), all.stats());
+  assert.deepEqual(top.gaps(), all.gaps());
+  // A fresh 'top' engine: NaN everywhere but the empty book's zero quantities.
+  const fresh = new MarketEngine(instruments('L3'), { features: 'top' }).features(0);
+  assert.deepEqual([...fresh].map((v, f) => (Number.isNaN(v) ? 'NaN' : `${FEATURE_NAMES[f]}=${v}`)).filter((v) => v !== 'NaN'), ['bidQty=0', 'askQty=0']);
+});
+
+test("features(i) without rows equals the last row written by an engine fed the same events with rows", () => {
+  const batch = toBatch(l2Messages({ seed: 5, messages: 2000, depth: 15 }));
+  for (const features of ['all', 'top'] as const) {
+    const withRows = new MarketEngine(instruments('L2'), { features });
+    const noRows = new MarketEngine(instruments('L2'), { features });
+    const out = new Float64Array(batch.length * NUM_FEATURES);
+    withRows.apply(batch.bytes(), batch.length, out);
+    noRows.apply(batch.bytes(), batch.length);
+    const last = out.subarray((batch.length - 1) * NUM_FEATURES);
+    assert.deepEqual([...noRows.features(0)], [...last], features);
+    assert.deepEqual([...withRows.features(0)], [...last], features);
+  }
 });

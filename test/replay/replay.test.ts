@@ -6,7 +6,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { EVENT_SIZE } from '../../src/core/event';
-import { NUM_FEATURES } from '../../src/market/market-engine';
+import { InstrumentInfo } from '../../src/core/instrument';
+import { MarketEngine, NUM_FEATURES } from '../../src/market/market-engine';
+import { EventLogWriter } from '../../src/log/event-log';
+import { interleave, l2Messages, toBatch } from '../market/synthetic';
 import { Replay, ReplayClock, ReplayEngine, parseReplaySpeed, replayFile, unitsToReal } from '../../src/replay/replay';
 import { tinyMarket, writeTinyMarket } from './replay-fixtures';
 
@@ -107,6 +110,41 @@ test('a torn log replays its whole batches and reports where it stopped', async 
   const s = await replayFile(torn);
   assert.equal(s.events, 6);
   assert.equal(s.stoppedAt.reason, 'truncated');
+});
+
+test('full speed without onBatch applies whole read chunks natively: same summary, features and stop as batch by batch', async () => {
+  const file = path.join(dir, 'synthetic.cmmlog');
+  const msgs = interleave(l2Messages({ instrument: 0, seed: 3, messages: 1200 }), l2Messages({ instrument: 1, seed: 4, messages: 1200, startSeq: 5n }));
+  msgs.splice(900, 1); // a gap
+  const batch = toBatch(msgs);
+  const instruments = [0, 1].map((id) => ({ id, symbol: `S${id}`, venue: 'synthetic', tickSize: 0.01, lotSize: 1, bookType: 'L2' as const }));
+  const w = EventLogWriter.create(file, { source: 'synthetic', instruments }, { batchSize: 97 });
+  w.append(batch.bytes());
+  w.close();
+  const torn = path.join(dir, 'synthetic-torn.cmmlog');
+  fs.writeFileSync(torn, new Uint8Array(fs.readFileSync(file).subarray(0, fs.statSync(file).size - 1000)));
+  for (const f of [file, torn]) {
+    let fusedCalls = 0;
+    const engines: MarketEngine[] = [];
+    const make = (spy: boolean) => (list: InstrumentInfo[]): ReplayEngine => {
+      const e = new MarketEngine(list);
+      engines.push(e);
+      if (spy) {
+        const applyFrames = e.applyFrames.bind(e);
+        e.applyFrames = (chunk, next, out) => (fusedCalls++, applyFrames(chunk, next, out));
+      }
+      return e;
+    };
+    // 4 KiB chunks: frames (6 KiB each) straddle reads, so partial frames are carried over.
+    const fused = await new Replay(f, { chunkBytes: 4096, engine: make(true) }).run();
+    const batched = await new Replay(f, { chunkBytes: 4096, engine: make(false), onBatch: () => undefined, features: false }).run();
+    assert.ok(fusedCalls > 10, `fused path used (${fusedCalls} calls)`);
+    const strip = (x: typeof fused): object => ({ ...x, seconds: 0, eventsPerSec: 0 });
+    assert.deepEqual(strip(fused), strip(batched));
+    for (const i of [0, 1]) assert.deepEqual([...engines[0].features(i)], [...engines[1].features(i)]);
+    assert.equal(fused.stoppedAt.reason, f === file ? 'eof' : 'truncated');
+    if (f === file) assert.equal(fused.events, batch.length);
+  }
 });
 
 test('speed parsing and real-price rounding', () => {

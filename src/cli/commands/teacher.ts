@@ -144,8 +144,7 @@ async function train(args: ParsedArgs, argv: string[]): Promise<number> {
     `${sourcesText}; horizon ${o.horizon} ${o.horizonUnit}, grid every ${o.every} ${o.everyUnit}, window T ${o.window} × F ${h.windowFeatures.length};`,
     `dataset ${path.basename(datasetFile)} TRAIN split only (${N} windows, time-merged across sources), split ${o.split.join('/')} per source in time order;`,
     `teacher validation = the last ${valFraction} of those windows after an embargo of ${embargo}`,
-    flagString(args, 'describe') ?? '',
-  ].filter(Boolean).join(' ');
+  ].join(' ') + (flagString(args, 'describe') ? `; ${flagString(args, 'describe')}` : '');
   let manifest = saveTeacher(trained, outDir, { dataDescription }, N);
 
   // ONNX parity on the teacher's own validation windows (outputs only: no targets read).
@@ -169,7 +168,7 @@ async function train(args: ParsedArgs, argv: string[]): Promise<number> {
     splits: Object.fromEntries(SPLITS.map((s) => [s, h.splits[s].end - h.splits[s].start])),
     sources: h.sources.map((s) => ({ file: s.file, instrument: `${s.instrument.venue}:${s.instrument.symbol}`, events: s.events, samples: s.samples, splitTimes: s.splitTimes })),
   };
-  extra.command = ['cmm teacher train', ...argv].join(' ');
+  extra.command = ['cmm teacher train', ...argv.map((a) => (/^[\w./:=,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))].join(' ');
   extra.onnxParity = parity;
   extra.trainSeconds = trainSeconds;
   writeManifest(outDir, manifest);
