@@ -1,6 +1,6 @@
-// The per-event feature kernel, inline: FeatureRun holds one FeatureState's accumulators in locals over
-// a run of events (MarketEngine keeps them in registers: the rows it writes cannot alias them), and the
-// row writers compute the book-derived columns. Formulas in features.h; FeatureState::update uses the same code.
+// The per-event feature kernel, inline: FeatureKernel updates FeatureAccumulators (MarketEngine runs it on
+// a local copy over a run of events, so the state stays in registers: the rows it writes cannot alias
+// it) and writes a row's columns. Formulas in features.h; FeatureState::update uses the same code.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -81,26 +81,45 @@ extern const Exp2Table kExp2Table;
 }
 
 #if defined(__SSE2__)
+// exp_neg's constants as lane pairs, defined in features.cc: out of the compiler's sight, each is one
+// aligned load folded into the arithmetic rather than a scalar load and a broadcast on every call.
+struct alignas(16) ExpConstants {
+  double limit[2] = {708.0, 708.0};
+  double inv_ln2[2] = {256 * 1.4426950408889634, 256 * 1.4426950408889634};
+  double shift[2] = {6755399441055744.0, 6755399441055744.0};
+  double ln2_hi[2] = {6.93147180369123816490e-01 / 256, 6.93147180369123816490e-01 / 256};
+  double ln2_lo[2] = {1.90821492927058770002e-10 / 256, 1.90821492927058770002e-10 / 256};
+  double one[2] = {1.0, 1.0};
+  double half[2] = {0.5, 0.5};
+  double c3[2] = {1.0 / 6, 1.0 / 6};
+  double c4[2] = {1.0 / 24, 1.0 / 24};
+  double c5[2] = {1.0 / 120, 1.0 / 120};
+  int64_t low32[2] = {0xffffffffll, 0xffffffffll};
+  int64_t low8[2] = {255, 255};
+  int64_t bias[2] = {1023, 1023};
+};
+extern const ExpConstants kExpC;
+
 // exp_neg on two lanes at once: the same operations as the scalar version, so the same results.
 CMM_ALWAYS_INLINE __m128d exp_neg2(__m128d x) {
-  const __m128d limit = _mm_set1_pd(708.0);
-  const __m128d in_range = _mm_cmplt_pd(x, limit);
-  x = _mm_min_pd(x, limit);
-  const __m128d shift = _mm_set1_pd(6755399441055744.0);
-  const __m128d shifted = _mm_add_pd(_mm_mul_pd(x, _mm_set1_pd(256 * 1.4426950408889634)), shift);
-  const __m128d k = _mm_sub_pd(shifted, shift);
-  const __m128d r = _mm_add_pd(_mm_sub_pd(_mm_mul_pd(k, _mm_set1_pd(6.93147180369123816490e-01 / 256)), x),
-                               _mm_mul_pd(k, _mm_set1_pd(1.90821492927058770002e-10 / 256)));
+  const ExpConstants& c = kExpC;
+  auto ld = [](const double* v) { return _mm_load_pd(v); };
+  auto ldi = [](const int64_t* v) { return _mm_load_si128(reinterpret_cast<const __m128i*>(v)); };
+  const __m128d in_range = _mm_cmplt_pd(x, ld(c.limit));
+  x = _mm_min_pd(x, ld(c.limit));
+  const __m128d shifted = _mm_add_pd(_mm_mul_pd(x, ld(c.inv_ln2)), ld(c.shift));
+  const __m128d k = _mm_sub_pd(shifted, ld(c.shift));
+  const __m128d r = _mm_add_pd(_mm_sub_pd(_mm_mul_pd(k, ld(c.ln2_hi)), x), _mm_mul_pd(k, ld(c.ln2_lo)));
   const __m128d r2 = _mm_mul_pd(r, r);
-  const __m128d a = _mm_add_pd(_mm_set1_pd(1.0), r);
-  const __m128d b = _mm_add_pd(_mm_set1_pd(0.5), _mm_mul_pd(r, _mm_set1_pd(1.0 / 6)));
-  const __m128d c = _mm_add_pd(_mm_set1_pd(1.0 / 24), _mm_mul_pd(r, _mm_set1_pd(1.0 / 120)));
-  const __m128d p = _mm_add_pd(a, _mm_mul_pd(r2, _mm_add_pd(b, _mm_mul_pd(r2, c))));
-  const __m128i kk = _mm_and_si128(_mm_castpd_si128(shifted), _mm_set1_epi64x(0xffffffffll));
-  const __m128i idx = _mm_and_si128(kk, _mm_set1_epi64x(255));
+  const __m128d a = _mm_add_pd(ld(c.one), r);
+  const __m128d b = _mm_add_pd(ld(c.half), _mm_mul_pd(r, ld(c.c3)));
+  const __m128d d = _mm_add_pd(ld(c.c4), _mm_mul_pd(r, ld(c.c5)));
+  const __m128d p = _mm_add_pd(a, _mm_mul_pd(r2, _mm_add_pd(b, _mm_mul_pd(r2, d))));
+  const __m128i kk = _mm_and_si128(_mm_castpd_si128(shifted), ldi(c.low32));
+  const __m128i idx = _mm_and_si128(kk, ldi(c.low8));
   const double t0 = kExp2Table.t[_mm_cvtsi128_si64(idx)];
   const double t1 = kExp2Table.t[_mm_cvtsi128_si64(_mm_unpackhi_epi64(idx, idx))];
-  const __m128i scale = _mm_slli_epi64(_mm_sub_epi64(_mm_set1_epi64x(1023), _mm_srli_epi64(kk, 8)), 52);
+  const __m128i scale = _mm_slli_epi64(_mm_sub_epi64(ldi(c.bias), _mm_srli_epi64(kk, 8)), 52);
   const __m128d res = _mm_mul_pd(_mm_mul_pd(p, _mm_set_pd(t1, t0)), _mm_castsi128_pd(scale));
   return _mm_and_pd(res, in_range);
 }
@@ -120,58 +139,35 @@ struct TopOfBook {
   double mid() const { return (bid() + ask()) * 0.5; }
 };
 
-class FeatureRun {
+/**
+ * The per-event kernel over FeatureAccumulators: state update, and the writers of a row's columns.
+ * Static and inline, so a caller's local copy of the accumulators stays in registers.
+ */
+class FeatureKernel {
  public:
-  explicit CMM_ALWAYS_INLINE FeatureRun(const FeatureState& s)
-      : k_ofi_(s.k_[FeatureState::kAccOfi]), k_flow_(s.k_[FeatureState::kAccFlow]),
-        k_var_(s.k_[FeatureState::kAccVar]), k_int_(s.k_[FeatureState::kAccIntensity]),
-        ofi_(s.acc_[FeatureState::kAccOfi]), flow_(s.acc_[FeatureState::kAccFlow]),
-        var_(s.acc_[FeatureState::kAccVar]), int_(s.acc_[FeatureState::kAccIntensity]),
-        last_t_(s.last_t_), last_trade_t_(s.last_trade_t_), has_time_(s.has_time_), has_trade_(s.has_trade_),
-        has_prev_(s.has_prev_), prev_bid_px_(s.prev_bid_px_), prev_bid_qty_(s.prev_bid_qty_),
-        prev_ask_px_(s.prev_ask_px_), prev_ask_qty_(s.prev_ask_qty_), prev_mid_(s.prev_mid_) {}
-
-  /** Writes the state back (values() are not touched: see FeatureState::refresh). */
-  CMM_ALWAYS_INLINE void save(FeatureState& s) const {
-    s.acc_[FeatureState::kAccOfi] = ofi_;
-    s.acc_[FeatureState::kAccFlow] = flow_;
-    s.acc_[FeatureState::kAccVar] = var_;
-    s.acc_[FeatureState::kAccIntensity] = int_;
-    s.last_t_ = last_t_;
-    s.last_trade_t_ = last_trade_t_;
-    s.has_time_ = has_time_;
-    s.has_trade_ = has_trade_;
-    s.has_prev_ = has_prev_;
-    s.prev_bid_px_ = prev_bid_px_;
-    s.prev_bid_qty_ = prev_bid_qty_;
-    s.prev_ask_px_ = prev_ask_px_;
-    s.prev_ask_qty_ = prev_ask_qty_;
-    s.prev_mid_ = prev_mid_;
-  }
-
   /**
    * The state update for one event already applied to the book, whose best levels are `top`: clock and
    * decays, intensity, trade flow, and at book-consistent events the OFI / volatility step.
    */
-  CMM_ALWAYS_INLINE void step(const Event& e, const TopOfBook& top, bool book_consistent) {
+  static CMM_ALWAYS_INLINE void step(FeatureAccumulators& a, const Event& e, const TopOfBook& top, bool book_consistent) {
     // Clock: monotone; a timestamp going backwards counts as no time elapsed.
     const int64_t t = e.ts_exchange != 0 ? e.ts_exchange : e.ts_local;
-    if (t > last_t_ || !has_time_) {
-      if (has_time_) decay(t);
-      last_t_ = t;
-      has_time_ = true;
+    if (t > a.last_t || !a.has_time) {
+      if (a.has_time) decay(a, t);
+      a.last_t = t;
+      a.has_time = true;
     }
     const uint8_t kind = e.kind;
     const bool snapshot_flag = (e.flags & kFlagSnapshot) != 0;
-    int_ += (feature_detail::kKinds.counts[kind] & !snapshot_flag) ? k_int_ : 0.0;
+    a.intensity += (feature_detail::kKinds.counts[kind] & !snapshot_flag) ? a.k_int : 0.0;
     if (kind == static_cast<uint8_t>(EventKind::Trade)) {
-      flow_ += feature_detail::kSigns.sign[e.side] * static_cast<double>(e.qty);
-      last_trade_t_ = last_t_;
-      has_trade_ = true;
+      a.flow += feature_detail::kSigns.sign[e.side] * static_cast<double>(e.qty);
+      a.last_trade_t = a.last_t;
+      a.has_trade = true;
     }
     if (CMM_UNLIKELY(kind == static_cast<uint8_t>(EventKind::SnapshotBegin) ||
                      kind == static_cast<uint8_t>(EventKind::Clear))) {
-      has_prev_ = false;  // the next consistent book is a new baseline, not flow
+      a.has_prev = false;  // the next consistent book is a new baseline, not flow
     }
     const bool in_snapshot = (snapshot_flag && kind != static_cast<uint8_t>(EventKind::SnapshotEnd)) ||
                              kind == static_cast<uint8_t>(EventKind::SnapshotBegin);
@@ -182,33 +178,33 @@ class FeatureRun {
       const int64_t bqty = top.bid_qty;
       const int64_t aqty = top.ask_qty;
       const double mid = top.mid();
-      if (has_prev_) {
-        const double en = (bpx >= prev_bid_px_ ? static_cast<double>(bqty) : 0.0) -
-                          (bpx <= prev_bid_px_ ? static_cast<double>(prev_bid_qty_) : 0.0) -
-                          (apx <= prev_ask_px_ ? static_cast<double>(aqty) : 0.0) +
-                          (apx >= prev_ask_px_ ? static_cast<double>(prev_ask_qty_) : 0.0);
-        ofi_ += en;
-        const double r = mid - prev_mid_;
-        var_ += r == r ? r * r : 0.0;  // NaN (an empty side now or before): no contribution
+      if (a.has_prev) {
+        const double en = (bpx >= a.prev_bid_px ? static_cast<double>(bqty) : 0.0) -
+                          (bpx <= a.prev_bid_px ? static_cast<double>(a.prev_bid_qty) : 0.0) -
+                          (apx <= a.prev_ask_px ? static_cast<double>(aqty) : 0.0) +
+                          (apx >= a.prev_ask_px ? static_cast<double>(a.prev_ask_qty) : 0.0);
+        a.ofi += en;
+        const double r = mid - a.prev_mid;
+        a.var += r == r ? r * r : 0.0;  // NaN (an empty side now or before): no contribution
       }
-      prev_bid_px_ = bpx;
-      prev_bid_qty_ = bqty;
-      prev_ask_px_ = apx;
-      prev_ask_qty_ = aqty;
-      prev_mid_ = mid;
-      has_prev_ = true;
+      a.prev_bid_px = bpx;
+      a.prev_bid_qty = bqty;
+      a.prev_ask_px = apx;
+      a.prev_ask_qty = aqty;
+      a.prev_mid = mid;
+      a.has_prev = true;
     }
   }
 
   /** The decayed and clock columns (kOfi .. kTimeSinceTrade) into out. */
-  CMM_ALWAYS_INLINE void write_flow(double* out) const {
-    out[kOfi] = ofi_;
-    out[kTradeFlow] = flow_;
-    out[kRealisedVol] = std::sqrt(var_);
-    out[kIntensity] = int_;
+  static CMM_ALWAYS_INLINE void write_flow(const FeatureAccumulators& a, double* out) {
+    out[kOfi] = a.ofi;
+    out[kTradeFlow] = a.flow;
+    out[kRealisedVol] = std::sqrt(a.var);
+    out[kIntensity] = a.intensity;
     out[kTimeSinceTrade] =
-        has_trade_ ? static_cast<double>(static_cast<uint64_t>(last_t_) - static_cast<uint64_t>(last_trade_t_)) * 1e-9
-                   : feature_detail::kNaN;
+        a.has_trade ? static_cast<double>(static_cast<uint64_t>(a.last_t) - static_cast<uint64_t>(a.last_trade_t)) * 1e-9
+                    : feature_detail::kNaN;
   }
 
   /** The columns that depend on the book only: top of book, imbalances over 1, 5 and 10 levels. */
@@ -236,7 +232,7 @@ class FeatureRun {
     const double bq = static_cast<double>(top.bid_qty);  // 0 when empty
     const double aq = static_cast<double>(top.ask_qty);
     out[kMid] = (bp + ap) * 0.5;
-    // microprice and imbalance1: NaN in bp or ap propagates into the microprice; 0/0 = NaN on an empty book
+    // NaN in bp or ap propagates into the microprice; 0/0 = NaN on an empty book
     out[kMicroprice] = (bp * aq + ap * bq) / (bq + aq);
     out[kImbalance1] = (bq - aq) / (bq + aq);
     out[kSpread] = ap - bp;
@@ -281,34 +277,27 @@ class FeatureRun {
     return {d(s5), d(s10)};
   }
 
-  // Decays the four accumulators from last_t_ to t (> last_t_), as two SSE2 pairs.
-  CMM_ALWAYS_INLINE void decay(int64_t t) {
+  // Decays the four accumulators from a.last_t to t (> a.last_t), as two SSE2 pairs.
+  static CMM_ALWAYS_INLINE void decay(FeatureAccumulators& a, int64_t t) {
     // The unsigned difference is the exact elapsed time in ns.
-    const double dt_s = static_cast<double>(static_cast<uint64_t>(t) - static_cast<uint64_t>(last_t_)) * 1e-9;
+    const double dt_s = static_cast<double>(static_cast<uint64_t>(t) - static_cast<uint64_t>(a.last_t)) * 1e-9;
 #if defined(__SSE2__)
     const __m128d dt = _mm_set1_pd(dt_s);
-    const __m128d f01 = feature_detail::exp_neg2(_mm_mul_pd(dt, _mm_set_pd(k_flow_, k_ofi_)));
-    const __m128d f23 = feature_detail::exp_neg2(_mm_mul_pd(dt, _mm_set_pd(k_int_, k_var_)));
-    const __m128d a01 = _mm_mul_pd(_mm_set_pd(flow_, ofi_), f01);
-    const __m128d a23 = _mm_mul_pd(_mm_set_pd(int_, var_), f23);
-    ofi_ = _mm_cvtsd_f64(a01);
-    flow_ = _mm_cvtsd_f64(_mm_unpackhi_pd(a01, a01));
-    var_ = _mm_cvtsd_f64(a23);
-    int_ = _mm_cvtsd_f64(_mm_unpackhi_pd(a23, a23));
+    const __m128d f01 = feature_detail::exp_neg2(_mm_mul_pd(dt, _mm_set_pd(a.k_flow, a.k_ofi)));
+    const __m128d f23 = feature_detail::exp_neg2(_mm_mul_pd(dt, _mm_set_pd(a.k_int, a.k_var)));
+    const __m128d a01 = _mm_mul_pd(_mm_set_pd(a.flow, a.ofi), f01);
+    const __m128d a23 = _mm_mul_pd(_mm_set_pd(a.intensity, a.var), f23);
+    a.ofi = _mm_cvtsd_f64(a01);
+    a.flow = _mm_cvtsd_f64(_mm_unpackhi_pd(a01, a01));
+    a.var = _mm_cvtsd_f64(a23);
+    a.intensity = _mm_cvtsd_f64(_mm_unpackhi_pd(a23, a23));
 #else
-    ofi_ *= feature_detail::exp_neg(dt_s * k_ofi_);
-    flow_ *= feature_detail::exp_neg(dt_s * k_flow_);
-    var_ *= feature_detail::exp_neg(dt_s * k_var_);
-    int_ *= feature_detail::exp_neg(dt_s * k_int_);
+    a.ofi *= feature_detail::exp_neg(dt_s * a.k_ofi);
+    a.flow *= feature_detail::exp_neg(dt_s * a.k_flow);
+    a.var *= feature_detail::exp_neg(dt_s * a.k_var);
+    a.intensity *= feature_detail::exp_neg(dt_s * a.k_int);
 #endif
   }
-
-  const double k_ofi_, k_flow_, k_var_, k_int_;
-  double ofi_, flow_, var_, int_;
-  int64_t last_t_, last_trade_t_;
-  bool has_time_, has_trade_, has_prev_;
-  int64_t prev_bid_px_, prev_bid_qty_, prev_ask_px_, prev_ask_qty_;
-  double prev_mid_;
 };
 
 /**
@@ -332,7 +321,7 @@ class TopRow {
     ask_bq_ = _mm_set_pd(bq, ap);                                           // (askPrice, bidQty)
     aq_ = aq;
 #else
-    FeatureRun::write_top_row(top, row_);
+    FeatureKernel::write_top_row(top, row_);
 #endif
   }
   CMM_ALWAYS_INLINE void store(double* out) const {

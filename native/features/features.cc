@@ -20,6 +20,9 @@ Exp2Table::Exp2Table() {
   for (int j = 0; j < 256; j++) t[j] = std::exp2(-j / 256.0);
 }
 const Exp2Table kExp2Table;
+#if defined(__SSE2__)
+const ExpConstants kExpC{};
+#endif
 }  // namespace feature_detail
 
 namespace {
@@ -32,46 +35,55 @@ bool FeatureConfig::valid() const {
          ok(intensity_time_constant_s);
 }
 
-FeatureState::FeatureState(const FeatureConfig& cfg)
-    : k_{kLn2 / cfg.ofi_half_life_s, kLn2 / cfg.trade_flow_half_life_s, kLn2 / cfg.volatility_half_life_s,
-         1.0 / cfg.intensity_time_constant_s} {
+FeatureState::FeatureState(const FeatureConfig& cfg) {
+  a_.k_ofi = kLn2 / cfg.ofi_half_life_s;
+  a_.k_flow = kLn2 / cfg.trade_flow_half_life_s;
+  a_.k_var = kLn2 / cfg.volatility_half_life_s;
+  a_.k_int = 1.0 / cfg.intensity_time_constant_s;
   reset();
 }
 
 void FeatureState::reset() {
-  for (double& a : acc_) a = 0;
-  last_t_ = last_trade_t_ = 0;
-  has_time_ = has_trade_ = has_prev_ = false;
-  prev_bid_px_ = prev_bid_qty_ = prev_ask_px_ = prev_ask_qty_ = 0;
-  prev_mid_ = feature_detail::kNaN;
+  a_.ofi = a_.flow = a_.var = a_.intensity = 0;
+  a_.last_t = a_.last_trade_t = 0;
+  a_.has_time = a_.has_trade = a_.has_prev = false;
+  a_.prev_bid_px = a_.prev_bid_qty = a_.prev_ask_px = a_.prev_ask_qty = 0;
+  a_.prev_mid = feature_detail::kNaN;
   for (double& x : v_) x = feature_detail::kNaN;
   v_[kOfi] = v_[kTradeFlow] = v_[kRealisedVol] = v_[kIntensity] = 0;
   v_[kBidQty] = v_[kAskQty] = 0;
 }
 
 void FeatureState::update_top_of_book(const Ladder& bids, const Ladder& asks) {
-  const TopOfBook top = TopOfBook::of(bids, asks);
-  const double imbalance1 = v_[kImbalance1];
-  FeatureRun::write_top_columns(top, v_);
-  v_[kImbalance1] = imbalance1;  // not one of this method's columns
+  const double bp = bids.empty() ? feature_detail::kNaN : static_cast<double>(bids.best_price());
+  const double ap = asks.empty() ? feature_detail::kNaN : static_cast<double>(asks.best_price());
+  const double bq = static_cast<double>(bids.best_qty());  // 0 when empty
+  const double aq = static_cast<double>(asks.best_qty());
+  // NaN in bp or ap propagates into all three: an empty side gives NaN without a branch.
+  v_[kMid] = (bp + ap) * 0.5;
+  v_[kMicroprice] = (bp * aq + ap * bq) / (bq + aq);
+  v_[kSpread] = ap - bp;
+  v_[kBidPrice] = bp;
+  v_[kAskPrice] = ap;
+  v_[kBidQty] = bq;
+  v_[kAskQty] = aq;
 }
 
 void FeatureState::update(const Event& e, const Ladder& bids, const Ladder& asks, bool book_consistent) {
   const TopOfBook top = TopOfBook::of(bids, asks);
-  FeatureRun run(*this);
-  run.step(e, top, book_consistent);
-  run.save(*this);
-  FeatureRun::write_book(top, bids, asks, v_);
-  run.write_flow(v_);
+  FeatureKernel::step(a_, e, top, book_consistent);
+  FeatureKernel::write_book(top, bids, asks, v_);
+  FeatureKernel::write_flow(a_, v_);
 }
 
 void FeatureState::refresh(const Ladder& bids, const Ladder& asks, FeatureSet set) {
+  const TopOfBook top = TopOfBook::of(bids, asks);
   if (set == FeatureSet::kTop) {
-    FeatureRun::write_top_row(TopOfBook::of(bids, asks), v_);
+    FeatureKernel::write_top_row(top, v_);
     return;
   }
-  FeatureRun::write_book(TopOfBook::of(bids, asks), bids, asks, v_);
-  FeatureRun(*this).write_flow(v_);
+  FeatureKernel::write_book(top, bids, asks, v_);
+  FeatureKernel::write_flow(a_, v_);
 }
 
 void FeatureState::write(double* out) const { std::memcpy(out, v_, sizeof(v_)); }

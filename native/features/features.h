@@ -83,7 +83,24 @@ struct FeatureConfig {
   bool valid() const;
 };
 
-class FeatureRun;
+/**
+ * What the features carry from one event to the next (updated by the kernel in feature_run.h). A plain
+ * value: MarketEngine copies it into a local for a run of events, so it lives in registers meanwhile.
+ */
+struct FeatureAccumulators {
+  // Decay rates per second: ln2 / half-life (OFI, flow, variance), 1 / tau (intensity; also the
+  // intensity added per counted event).
+  double k_ofi, k_flow, k_var, k_int;
+  // Decayed sums: OFI, signed trade flow, variance of mid changes, intensity.
+  double ofi, flow, var, intensity;
+  int64_t last_t;        // the clock: latest event time seen (ns)
+  int64_t last_trade_t;  // clock at the latest trade
+  bool has_time, has_trade;
+  // Baseline of the previous book-consistent event (OFI, volatility).
+  bool has_prev;
+  int64_t prev_bid_px, prev_bid_qty, prev_ask_px, prev_ask_qty;
+  double prev_mid;
+};
 
 class FeatureState {
  public:
@@ -112,24 +129,12 @@ class FeatureState {
    */
   void refresh(const Ladder& bids, const Ladder& asks, FeatureSet set = FeatureSet::kAll);
 
- private:
-  friend class FeatureRun;  // the inline kernel (feature_run.h): this state held in registers over a run
+  /** The state between events (MarketEngine runs the kernel on a copy and stores it back). */
+  FeatureAccumulators& accumulators() { return a_; }
 
-  // Decayed accumulators; the four decays of a time step run as two SSE2 pairs (k_[0..1], k_[2..3]).
-  enum Acc { kAccOfi = 0, kAccFlow, kAccVar, kAccIntensity, kAccCount };
-  // Decay rates per second: ln2 / half-life (OFI, flow, variance), 1 / tau (intensity; also the
-  // intensity added per counted event).
-  alignas(16) double k_[kAccCount];
-  alignas(16) double acc_[kAccCount];
+ private:
+  FeatureAccumulators a_;
   double v_[kNumFeatures];
-  int64_t last_t_;
-  int64_t last_trade_t_;
-  bool has_time_ = false;
-  bool has_trade_ = false;
-  // Baseline of the previous book-consistent event (OFI, volatility).
-  bool has_prev_ = false;
-  int64_t prev_bid_px_ = 0, prev_bid_qty_ = 0, prev_ask_px_ = 0, prev_ask_qty_ = 0;
-  double prev_mid_ = 0;
 };
 
 }  // namespace cmm

@@ -1,7 +1,8 @@
 // libFuzzer target for the books through MarketEngine (native/market): input bytes become events over a
 // small price/order-id range so adds, modifies, cancels and executions hit live levels and orders.
-// Checks: ladders sorted with positive quantities, no crossed book after EndOfMessage, and one batch
-// call gives the same features and ladders as one call per event.
+// Checks: ladders sorted with positive quantities, no crossed book after EndOfMessage, one batch call
+// gives the same features and ladders as one call per event, and FeatureSet::kTop the same top-of-book
+// columns as kAll (NaN in the others).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -100,5 +101,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(std::memcmp(batch.features(i), single.features(i), cmm::kNumFeatures * sizeof(double)) == 0);
   }
   Check(batch.counts().gaps == single.counts().gaps && batch.counts().unknown_orders == single.counts().unknown_orders);
+
+  // FeatureSet::kTop: its columns equal kAll's bit for bit, the others are NaN; same books either way.
+  cmm::MarketEngine top(types, cmm::FeatureConfig(), 1024, cmm::FeatureSet::kTop);
+  std::vector<double> top_features(n * cmm::kNumFeatures);
+  Check(top.apply(events.data(), n, top_features.data()) == applied);
+  for (size_t i = 0; i < n * cmm::kNumFeatures; i++) {
+    const int f = static_cast<int>(i % cmm::kNumFeatures);
+    if (cmm::is_top_of_book_feature(f)) Check(std::memcmp(&top_features[i], &batch_features[i], sizeof(double)) == 0);
+    else Check(std::isnan(top_features[i]));
+  }
+  for (uint32_t i = 0; i < top.instrument_count(); i++) {
+    Check(SameLadder(batch.ladder(i, cmm::kSideBid), top.ladder(i, cmm::kSideBid)));
+    Check(SameLadder(batch.ladder(i, cmm::kSideAsk), top.ladder(i, cmm::kSideAsk)));
+  }
   return 0;
 }

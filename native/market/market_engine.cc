@@ -72,7 +72,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   const Ladder& bids = book.bids();
   const Ladder& asks = book.asks();
   // The instrument's state in locals: row stores cannot alias them, so they stay in registers.
-  FeatureRun features(in.features);
+  FeatureAccumulators features = in.features.accumulators();
   uint64_t last_seq = in.last_seq;
   bool stale = in.stale;
   bool crossed = in.crossed;
@@ -88,10 +88,14 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
     const uint64_t at = index + k;
     // Sequence: all events of one message share seq/prev_seq, so check when seq changes.
     if (e.seq != 0 && e.seq != last_seq) {
-      if (CMM_UNLIKELY(e.prev_seq != last_seq && e.prev_seq != 0 && last_seq != 0)) {
-        in.counts.gaps++;
-        record_gap(id, last_seq, e.prev_seq, at);
-        stale = true;
+      // Gap: prev_seq != 0, last_seq != 0 and prev_seq != last_seq (tested as nested branches: a feed
+      // without prev_seq, or one in sequence, leaves at the first).
+      if (CMM_UNLIKELY(e.prev_seq != last_seq)) {
+        if (e.prev_seq != 0 && last_seq != 0) {
+          in.counts.gaps++;
+          record_gap(id, last_seq, e.prev_seq, at);
+          stale = true;
+        }
       }
       last_seq = e.seq;
     }
@@ -136,7 +140,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
     }
 
     if constexpr (kAll) {
-      features.step(e, top, consistent);
+      FeatureKernel::step(features, e, top, consistent);
       if constexpr (kRows) {
         double* row = rows + k * kNumFeatures;
         if (kL2 && k > 0 && !pruned && leaves_best_ten(e, bids, asks)) {
@@ -145,9 +149,9 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
           for (int f = kMid; f <= kImbalance10; f++) row[f] = prev[f];
           for (int f = kBidPrice; f <= kAskQty; f++) row[f] = prev[f];
         } else {
-          FeatureRun::write_book(top, bids, asks, row);
+          FeatureKernel::write_book(top, bids, asks, row);
         }
-        features.write_flow(row);
+        FeatureKernel::write_flow(features, row);
       }
     } else if constexpr (kRows) {
       // Recompute only when the top moved, unless it moves so often that the test would cost more
@@ -156,7 +160,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
       top_row.store(rows + k * kNumFeatures);
     }
   }
-  if constexpr (kAll) features.save(in.features);
+  if constexpr (kAll) in.features.accumulators() = features;
   in.last_seq = last_seq;
   in.stale = stale;
   in.crossed = crossed;
