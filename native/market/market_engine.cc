@@ -88,14 +88,10 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
     const uint64_t at = index + k;
     // Sequence: all events of one message share seq/prev_seq, so check when seq changes.
     if (e.seq != 0 && e.seq != last_seq) {
-      // Gap: prev_seq != 0, last_seq != 0 and prev_seq != last_seq (tested as nested branches: a feed
-      // without prev_seq, or one in sequence, leaves at the first).
-      if (CMM_UNLIKELY(e.prev_seq != last_seq)) {
-        if (e.prev_seq != 0 && last_seq != 0) {
-          in.counts.gaps++;
-          record_gap(id, last_seq, e.prev_seq, at);
-          stale = true;
-        }
+      if (CMM_UNLIKELY(e.prev_seq != 0 && last_seq != 0 && e.prev_seq != last_seq)) {
+        in.counts.gaps++;
+        record_gap(id, last_seq, e.prev_seq, at);
+        stale = true;
       }
       last_seq = e.seq;
     }

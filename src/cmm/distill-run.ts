@@ -329,7 +329,7 @@ const rowsJson = (t: ScoreTable) => JSON.parse(JSON.stringify(t, (_, v) => (type
  * Writes dir/students.onnx (one fused graph, MoE parameters in its metadata) and dir/manifest.json; reads the
  * ONNX back and checks the weights and MoE parameters are bit-identical to `r.spec`.
  */
-export function writeStudentModels(dir: string, ds: CmmDataset, r: DistillResult, extra: { dataset: string; teacher: string; layerPicks: unknown; dataDescription?: string }): StudentsManifest {
+export function writeStudentModels(dir: string, ds: CmmDataset, r: DistillResult, extra: { dataset: string; teacher: string; layerPicks: unknown; dataDescription?: string; datasetSha256?: string; teacherFiles?: ManifestFile[] }): StudentsManifest {
   const h = ds.header;
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, STUDENTS_ONNX);
@@ -372,7 +372,7 @@ export function writeStudentModels(dir: string, ds: CmmDataset, r: DistillResult
       where: 'students.onnx metadata cmm.moe (W, b, tau per task)',
     },
     training: {
-      dataset: extra.dataset, teacher: extra.teacher, description: extra.dataDescription ?? `${h.sources.map((s) => `${s.instrument.symbol} (${path.basename(s.file)})`).join(', ')}; horizon ${h.options.horizon} ${h.options.horizonUnit}, grid every ${h.options.every} ${h.options.everyUnit}`,
+      dataset: extra.dataset, datasetSha256: extra.datasetSha256, datasetCreatedAt: h.createdAt, teacher: extra.teacher, teacherFiles: extra.teacherFiles, description: extra.dataDescription ?? `${h.sources.map((s) => `${s.instrument.symbol} (${path.basename(s.file)})`).join(', ')}; horizon ${h.options.horizon} ${h.options.horizonUnit}, grid every ${h.options.every} ${h.options.everyUnit}`,
       dataFrac: r.dataFrac, rowsPerRegime: r.rows, seed: r.seed, seconds: r.seconds, trainer: 'plain TypeScript MLP, Adam, early stopping on validation MSE(ŷ, y)',
       options: r.training,
     },

@@ -80,6 +80,8 @@ export class ExperimentContext {
   teacher: Teacher | null = null;
   teacherManifest: Record<string, unknown> | null = null;
   teacherMissing = '';
+  /** sha256 of the teacher's manifest when it was loaded (cache key of everything distilled from it). */
+  teacherSha = 'none';
   /** Per-window latency of the teacher at batch 1 (µs), measured once on the first market. */
   teacherLatency: LatencyStats | null = null;
   private readonly features = new Map<string, TeacherFeatures>();
@@ -96,6 +98,7 @@ export class ExperimentContext {
       const { teacher, manifest } = await loadTeacher(o.teacherDir);
       ctx.teacher = teacher;
       ctx.teacherManifest = manifest as unknown as Record<string, unknown>;
+      ctx.teacherSha = teacherKey(o.teacherDir);
     }
     return ctx;
   }
@@ -104,9 +107,12 @@ export class ExperimentContext {
     this.o.log(line);
   }
 
-  /** Dataset options: the teacher's window length when there is a teacher. */
+  /**
+   * Dataset options: the horizon and grid the teacher was trained with (read from its manifest's data
+   * description), its window length, then whatever the caller set explicitly.
+   */
   datasetOptions(): DatasetOptions {
-    return { ...this.o.dataset, window: this.teacher?.inputSpec.T ?? this.o.dataset.window };
+    return { ...teacherDatasetOptions(this.teacherManifest), ...this.o.dataset, window: this.teacher?.inputSpec.T ?? this.o.dataset.window };
   }
 
   async teacherFeatures(pm: PreparedMarket): Promise<TeacherFeatures | null> {
@@ -173,6 +179,14 @@ export class ExperimentContext {
   }
 }
 
+/** Horizon and grid from a teacher manifest's data description ("horizon 1 seconds, grid every 0.05 seconds"). */
+export function teacherDatasetOptions(manifest: Record<string, unknown> | null): DatasetOptions {
+  const data = (manifest?.training as { data?: string } | undefined)?.data ?? '';
+  const m = /horizon ([0-9.]+) (events|seconds), grid every ([0-9.]+) (events|seconds)/.exec(data);
+  if (!m) return {};
+  return { horizon: Number(m[1]), horizonUnit: m[2] as 'events' | 'seconds', every: Number(m[3]), everyUnit: m[4] as 'events' | 'seconds' };
+}
+
 export interface MarketModels {
   students: StudentSet | null;
   teacherSched: ReturnType<typeof teacherSchedule> | null;
@@ -204,7 +218,7 @@ export async function marketModels(ctx: ExperimentContext, pm: PreparedMarket, c
   } else if (tf) {
     const t0 = Date.now();
     ctx.log(`${pm.spec.name}: distilling students (data fraction ${frac}) from the teacher on the train split`);
-    students = distillMarket(pm, tf, teacherKey(o.teacherDir), o.cacheDir, { ...o.distill, dataFrac: frac, seed: o.seed }, (l) => ctx.log(l));
+    students = distillMarket(pm, tf, ctx.teacherSha, o.cacheDir, { ...o.distill, dataFrac: frac, seed: o.seed }, (l) => ctx.log(l));
     ctx.log(`${pm.spec.name}: students ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (${students.origin})`);
   } else notes.push(`students not distilled: ${ctx.teacherMissing}`);
   let teacherSched: MarketModels['teacherSched'] = null;

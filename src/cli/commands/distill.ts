@@ -6,6 +6,7 @@ import { flagBool, flagNumber, flagString, parseArgs } from '../args';
 import { EngineError, expected } from '../../errors';
 import { CmmDataset, readDataset } from '../../cmm/dataset-file';
 import { formatScoreTable, runDistill, writeStudentModels } from '../../cmm/distill-run';
+import { readManifest, sha256File } from '../../cmm/models';
 import type { Teacher } from '../../cmm/teacher/teacher';
 
 export const usage = `distill --dataset <file> --teacher <dir | features file> [-o models/students] [--probe probe.json] [--alpha a,b] [--beta a,b] [--dprime 4] [--hidden 32x32] [--top-n 1] [--data-frac 1] [--baselines] [--seed 1] [--json]   OFDD students + Hájek-MoE
@@ -87,7 +88,8 @@ export async function run(argv: string[]): Promise<number> {
     const h = ds.header;
     const picks = h.tasks.map((t, k) => `${t}: ${h.regimes.map((r, j) => `${r} L${ranking.layers[k][j].slice(0, result.topN).join('+')}`).join(', ')}`).join('; ');
     const manifest = writeStudentModels(outDir, ds, result, {
-      dataset: path.resolve(datasetFile), teacher: path.resolve(teacherPath),
+      dataset: path.resolve(datasetFile), teacher: path.resolve(teacherPath), datasetSha256: sha256File(datasetFile),
+      teacherFiles: fs.statSync(teacherPath).isDirectory() ? readManifest(teacherPath).files : [{ path: path.basename(teacherPath), sha256: sha256File(teacherPath), bytes: fs.statSync(teacherPath).size }],
       layerPicks: { source: ranking.source, layers: ranking.layers, r2: ranking.probe?.r2, baseline: ranking.probe?.baseline },
     });
     const lines = [

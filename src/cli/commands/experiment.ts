@@ -22,6 +22,8 @@ export const usage = `experiment <main|robustness|data-efficiency|latency> [--da
   --students-dir D  the bundled students folder (default models/students)
   --no-generated    real markets only; --minutes M: length of the generated markets (default 30)
   --episodes N      test episodes per market (default 8; fewer when the test split is short)
+  --horizon H --every G   dataset target horizon and decision grid (1s, 0.05s or a number of events; default:
+                    what the teacher was trained with, from its manifest)
   --teacher-every N the teacher-driven strategy decides at most every N grid points (default 1; never before its
                     previous answer is out: its measured latency)
   --rl-epochs N     epochs for RL policies trained here (default 30; saved policies in models/rl-mm are used when
@@ -33,7 +35,7 @@ export const usage = `experiment <main|robustness|data-efficiency|latency> [--da
   --seed S          seed of every random draw (default 1)
   --json            print the result object as one JSON line on stdout after the tables`;
 
-const FLAGS = new Set(['data', 'o', 'out', 'cache', 'markets', 'teacher', 'students', 'students-dir', 'no-generated', 'minutes', 'episodes', 'teacher-every',
+const FLAGS = new Set(['horizon', 'every', 'data', 'o', 'out', 'cache', 'markets', 'teacher', 'students', 'students-dir', 'no-generated', 'minutes', 'episodes', 'teacher-every',
   'rl-epochs', 'fractions', 'decisions', 'watts-per-core', 'quick', 'seed', 'json']);
 
 function positiveInt(v: number | undefined, flag: string): number | undefined {
@@ -77,6 +79,16 @@ export async function run(argv: string[]): Promise<number> {
   if (w !== undefined) {
     if (!(w > 0 && w < 1000)) throw expected('a power in (0, 1000) W', '--watts-per-core', w);
     o.wattsPerCore = w;
+  }
+  for (const k of ['horizon', 'every'] as const) {
+    const v = str(k);
+    if (v === undefined) continue;
+    const m = /^([0-9]*\.?[0-9]+)(s?)$/.exec(v.trim());
+    if (!m || !(Number(m[1]) > 0)) throw expected('seconds like 1s / 0.05s or a whole number of events', `--${k}`, v);
+    const unit = m[2] === 's' ? 'seconds' : 'events';
+    if (unit === 'events' && !Number.isInteger(Number(m[1]))) throw expected('a whole number of events (or seconds with an s)', `--${k}`, v);
+    if (k === 'horizon') o.dataset = { ...o.dataset, horizon: Number(m[1]), horizonUnit: unit };
+    else o.dataset = { ...o.dataset, every: Number(m[1]), everyUnit: unit };
   }
   const fr = str('fractions');
   if (fr !== undefined) {
