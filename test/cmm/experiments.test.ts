@@ -8,7 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CMM_VARIANTS } from '../../src/strategies/cmm';
-import { ExperimentOptions, MarketSpec, defaultExperimentOptions, rankTable, runDataEfficiency, runLatency, runMain, runRobustness, textTable } from '../../src/cmm/experiments';
+import {
+  ExperimentOptions, MarketSpec, defaultExperimentOptions, rankTable, runDataEfficiency, runLatency, runMain, runRobustness, teacherDatasetOptions, textTable,
+} from '../../src/cmm/experiments';
 import { randomStudentSet } from '../../src/cmm/experiment-models';
 import { drawBarPanel, drawHistogramPanel, drawLinePanel, panelsPng } from '../../src/cmm/experiment-charts';
 
@@ -101,6 +103,13 @@ test('tables and charts: aligned text, ranks by mean EPnL, PNG panels of every k
   ], 3, 300, 200);
   assert.deepEqual(Array.from(png.subarray(0, 4)), PNG_SIGNATURE);
   assert.ok(CMM_VARIANTS.length === 4);
+});
+
+test('the dataset horizon and grid follow the teacher manifest\'s data description', () => {
+  const data = 'binance.usdm:BTCUSDT (x.cmmlog, 5 events); horizon 1 seconds, grid every 0.05 seconds, window T 32 × F 13';
+  assert.deepEqual(teacherDatasetOptions({ training: { data } }), { horizon: 1, horizonUnit: 'seconds', every: 0.05, everyUnit: 'seconds' });
+  assert.deepEqual(teacherDatasetOptions({ training: { data: 'horizon 50 events, grid every 10 events' } }), { horizon: 50, horizonUnit: 'events', every: 10, everyUnit: 'events' });
+  assert.deepEqual(teacherDatasetOptions(null), {});
 });
 
 test('cmm demo runs end to end on the bundled fixtures', (t) => {
