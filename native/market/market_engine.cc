@@ -35,7 +35,6 @@ CMM_ALWAYS_INLINE bool leaves_best_ten(const Event& e, const Ladder& bids, const
 MarketEngine::Instrument::Instrument(BookType t, const FeatureConfig& cfg) : type(t), features(cfg) {
   if (t == BookType::kL3) l3 = std::make_unique<L3Book>();
   else l2 = std::make_unique<L2Book>();
-  values_stale = true;  // features(i) computes the first values (the feature set decides the NaN columns)
 }
 
 MarketEngine::MarketEngine(const std::vector<BookType>& book_types, const FeatureConfig& cfg,

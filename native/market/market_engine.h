@@ -83,7 +83,9 @@ class MarketEngine {
     uint64_t last_seq = 0;
     bool stale = false;
     bool crossed = false;  // the last consistent check found the book crossed (episode in progress)
-    bool values_stale = false;  // features.values() lag the state: refreshed by features(i)
+    // features.values() lag the state (true from the start: the feature set decides the NaN columns);
+    // features(i) refreshes them.
+    bool values_stale = true;
     bool top_changes_often = false;  // the last long run changed the top at over 1/4 of its events
     // Best level per side and the event index when it last changed: the side that changed least
     // recently is the stale one when the book crosses.

@@ -14,7 +14,7 @@ import {
 import { ManifestFile, describeFile, writeManifest } from './models';
 import {
   CellRef, FeatureTargetCell, LayerRanking, OfddStudent, StudentJob, StudentTrainingContext, TeacherFeatures, fitFeatureTargets, inputNormalisation,
-  computeTeacherFeatures, packStudentBank, rankLayers, trainJob, trainPrefix,
+  computeTeacherFeatures, packStudentBank, rankLayers, refitRegimes, trainJob, trainPrefix,
 } from './ofdd';
 import { ProbeResult, probeArrays } from './probe';
 import type { Teacher } from './teacher/teacher';
@@ -34,6 +34,8 @@ export interface DistillOptions {
   seed?: number;
   /** Train on the first fraction (by time, per source) of the training split. Default 1. */
   dataFrac?: number;
+  /** z* components scaled to unit variance on train (default true) or raw P·h_std (cmm.md literally). */
+  unitFeatureTargets?: boolean;
   /** Also train the no-distillation and plain-KD students and fit the ridge baseline. */
   baselines?: boolean;
   training?: Partial<typeof DEFAULT_STUDENT_TRAINING>;
@@ -41,7 +43,7 @@ export interface DistillOptions {
   log?: (line: string) => void;
 }
 
-export const DEFAULT_DISTILL = { alphas: [1, 3, 10], betas: [0, 1], dPrimes: [4], hiddens: [[32, 32]], topN: 1, seed: 1, dataFrac: 1 };
+export const DEFAULT_DISTILL = { alphas: [1, 3, 10], betas: [0, 1], dPrimes: [4], hiddens: [[32, 32]], topN: 1, seed: 1, dataFrac: 1, unitFeatureTargets: true };
 
 export type VariantName = 'moe' | 'routed' | 'bestSingle' | 'teacher' | 'noDistill' | 'plainKd' | 'ridge';
 export const VARIANT_LABELS: Record<VariantName, string> = {
@@ -82,6 +84,8 @@ export interface DistillResult {
   scores: { validation: ScoreTable; test: ScoreTable; testByRegime: Partial<Record<VariantName, RegressionScore[][]>> };
   rows: { train: number[]; validation: number[]; test: number[] };
   seconds: { students: number; baselines: number; total: number };
+  /** Per-source regime cut points re-fitted on the training prefix (dataFrac < 1), else null (the dataset's). */
+  regimeCuts: [number, number][] | null;
   /** Student training options in effect (defaults merged with DistillOptions.training). */
   training: typeof DEFAULT_STUDENT_TRAINING;
   notes: string[];
@@ -121,8 +125,9 @@ export function moeOutputs(spec: StudentBankSpec, ds: CmmDataset, rows: ArrayLik
 }
 
 /** The synchronous core: OFDD students, MoE and baselines from precomputed teacher features and a layer ranking. */
-export function distillFromFeatures(ds: CmmDataset, tf: TeacherFeatures, ranking: LayerRanking, options: DistillOptions = {}): DistillResult {
+export function distillFromFeatures(dataset: CmmDataset, tf: TeacherFeatures, ranking: LayerRanking, options: DistillOptions = {}): DistillResult {
   const t0 = Date.now();
+  let ds = dataset;
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as DistillOptions;
   const o = { ...DEFAULT_DISTILL, ...defined };
   const log = options.log ?? (() => undefined);
@@ -138,6 +143,8 @@ export function distillFromFeatures(ds: CmmDataset, tf: TeacherFeatures, ranking
   if (tf.heads.length !== h.samples * 3 || tf.hidden.some((x) => x.length !== h.samples * tf.d)) throw expected(`teacher features for ${h.samples} samples`, 'teacher features', tf.heads.length / 3);
   const notes: string[] = [];
 
+  let regimeCuts: [number, number][] | null = null;
+  if (o.dataFrac < 1) ({ ds, cuts: regimeCuts } = refitRegimes(ds, trainPrefix(ds, o.dataFrac)));
   const trainAll = trainPrefix(ds, o.dataFrac), valAll = sampleIndices(ds, 'validation'), testAll = sampleIndices(ds, 'test');
   const train = splitByRegime(ds, trainAll, R), val = splitByRegime(ds, valAll, R), testR = splitByRegime(ds, testAll, R);
   train.forEach((rows, r) => {
@@ -162,7 +169,7 @@ export function distillFromFeatures(ds: CmmDataset, tf: TeacherFeatures, ranking
         if (layer === undefined) throw new EngineError('E_INVALID_ARG', `probe cell ${h.tasks[k]}/${h.regimes[r]} ranks ${ranking.layers[k][r].length} layers, fewer than top-n ${o.topN}`);
         cells.push({ task: k, regime: r, rank, layer });
       }
-      const targets = fitFeatureTargets(tf, cells, train, dPrime, ranking);
+      const targets = fitFeatureTargets(tf, cells, train, dPrime, ranking, o.unitFeatureTargets);
       const best: { students: OfddStudent[]; alpha: number; beta: number; r2: number }[] = [];
       for (const alpha of o.alphas) for (const beta of o.betas) {
         const students = cells.map((c, i) => trainJob(ctxOf(shape), {
@@ -228,7 +235,7 @@ export function distillFromFeatures(ds: CmmDataset, tf: TeacherFeatures, ranking
     log(`baseline no-distill: ${info.noDistill.length} students`);
     // Plain KD: one student per task on all train rows, z* = top-d' PCs of the final layer (no decomposition).
     const lastLayer = tf.hidden.length - 1;
-    const kdTarget = fitFeatureTargets(tf, [{ task: 0, regime: 0, rank: 0, layer: lastLayer }], [trainAll], c.dPrime)[0];
+    const kdTarget = fitFeatureTargets(tf, [{ task: 0, regime: 0, rank: 0, layer: lastLayer }], [trainAll], c.dPrime, undefined, o.unitFeatureTargets)[0];
     info.plainKdTarget = kdTarget;
     info.plainKd = [];
     const kdBetas = o.betas.some((b) => b > 0) ? o.betas.filter((b) => b > 0) : [1]; // plain KD always matches the heads
@@ -297,6 +304,7 @@ export function distillFromFeatures(ds: CmmDataset, tf: TeacherFeatures, ranking
     rows: { train: train.map((x) => x.length), validation: val.map((x) => x.length), test: testR.map((x) => x.length) },
     seconds: { students: tStudents, baselines: tBaselines, total: (Date.now() - t0) / 1000 },
     training: { ...DEFAULT_STUDENT_TRAINING, ...o.training },
+    regimeCuts,
     notes,
   };
 }
@@ -358,7 +366,11 @@ export function writeStudentModels(dir: string, ds: CmmDataset, r: DistillResult
       units: { mid: 'ticks (mid change over the horizon)', spread: 'ticks (mean quoted spread)', volume: 'log1p(lots)' },
     },
     normalisation: { x: { mean: arr(r.norm.mean), std: arr(r.norm.std), fittedOn: `train split${r.dataFrac < 1 ? ` (first ${r.dataFrac} by time per source)` : ''}` }, targets: 'per student, folded into the last layer (targetMean/targetStd below)' },
-    regimeCuts: { feature: 'realisedVol', quantiles: h.regimeCuts.quantiles, scope: h.regimeCuts.scope, pooled: h.regimeCuts.pooled, fittedOn: 'train', perSource: h.sources.map((s) => ({ file: s.file, instrument: s.instrument.symbol, cuts: s.regimeCuts })) },
+    regimeCuts: {
+      feature: 'realisedVol', quantiles: h.regimeCuts.quantiles, scope: r.regimeCuts ? 'source' : h.regimeCuts.scope, pooled: r.regimeCuts ? null : h.regimeCuts.pooled,
+      fittedOn: r.regimeCuts ? `train prefix (first ${r.dataFrac} by time per source)` : 'train',
+      perSource: h.sources.map((s, i) => ({ file: s.file, instrument: s.instrument.symbol, cuts: r.regimeCuts ? r.regimeCuts[i] : s.regimeCuts })),
+    },
     ofdd: {
       method: '../shared/design/cmm.md OFDD; z* per cell from the standardised layer on regime train rows, PCA d\', deflated across tasks sharing the layer (fluorescence order), components scaled to unit variance',
       dPrime: r.dPrime, hidden: r.hidden, activation: 'tanh', paramsPerStudent: studentParamCount(r.shape), topN: r.topN,
@@ -426,7 +438,9 @@ export async function runDistill(ds: CmmDataset, teacher: Teacher, o: RunDistill
   const t0 = Date.now();
   const features = await computeTeacherFeatures(ds, teacher, undefined, { onProgress: o.onTeacherProgress });
   const teacherSeconds = (Date.now() - t0) / 1000;
-  const ranking = o.probeFile ? rankingFromProbeFile(o.probeFile, ds, teacher.layers) : validationRanking(ds, features, trainPrefix(ds, o.dataFrac ?? 1));
+  const frac = o.dataFrac ?? 1, prefix = trainPrefix(ds, frac);
+  const ranked = frac < 1 ? refitRegimes(ds, prefix).ds : ds; // the regimes distillFromFeatures will use
+  const ranking = o.probeFile ? rankingFromProbeFile(o.probeFile, ds, teacher.layers) : validationRanking(ranked, features, prefix);
   const result = distillFromFeatures(ds, features, ranking, o);
   return { result, ranking, features, teacherSeconds };
 }

@@ -8,6 +8,7 @@
 // components of z* are divided by their train std (unit variance), so α weighs every component like the target.
 import { EngineError, expected } from '../errors';
 import type { StudentBankSpec } from '../moe/student-bank';
+import { REGIME_QUANTILES, quantileSorted, regimeOf } from './dataset';
 import { CmmDataset, sampleIndices, teacherWindows } from './dataset-file';
 import { fitPca, gramSchmidt } from './pca';
 import type { ProbeResult } from './probe';
@@ -147,9 +148,12 @@ function layerStats(H: Float32Array, d: number, rows: ArrayLike<number>): { mean
 
 /**
  * Fits every cell's feature target on the train rows of its regime (trainByRegime[r] = sample indices). Within a
- * (regime, layer) group cells are ordered by fluorescence (higher first), then task, then rank.
+ * (regime, layer) group cells are ordered by fluorescence (higher first), then task, then rank. unitVariance false
+ * keeps z* = P h_std as cmm.md writes it (component variance = its eigenvalue) instead of dividing by its std.
  */
-export function fitFeatureTargets(tf: TeacherFeatures, cells: CellRef[], trainByRegime: ArrayLike<number>[], dPrime: number, ranking?: LayerRanking): FeatureTargetCell[] {
+export function fitFeatureTargets(
+  tf: TeacherFeatures, cells: CellRef[], trainByRegime: ArrayLike<number>[], dPrime: number, ranking?: LayerRanking, unitVariance = true,
+): FeatureTargetCell[] {
   const d = tf.d;
   if (!Number.isInteger(dPrime) || dPrime < 1 || dPrime > d) throw expected(`an integer 1..${d} (the teacher width)`, "d'", dPrime);
   const out = new Map<CellRef, FeatureTargetCell>();
@@ -188,7 +192,7 @@ export function fitFeatureTargets(tf: TeacherFeatures, cells: CellRef[], trainBy
         }
         const m = s / rows.length, varz = Math.max(0, ss / rows.length - m * m);
         zMean[q] = m;
-        zStd[q] = varz > 1e-12 ? Math.sqrt(varz) : 1;
+        zStd[q] = unitVariance && varz > 1e-12 ? Math.sqrt(varz) : 1; // raw: z* = P h_std (variance = eigenvalue)
         explained.push(varz / d);
       }
       out.set(c, {
@@ -228,6 +232,30 @@ export function trainPrefix(ds: CmmDataset, frac: number): Uint32Array {
     out.push(...rows.slice(0, Math.max(1, Math.ceil(frac * rows.length - 1e-9))));
   }
   return Uint32Array.from(out.sort((a, b) => a - b));
+}
+
+/**
+ * Regimes re-cut on a subset of the training rows (for --data-frac: the cut points must come from the training data
+ * actually used, else a time prefix can hold almost no rows of a regime). Per source, the 33rd/66th percentiles of
+ * realised vol over that source's rows in `trainRows` (pooled over all of them for a source with none). Returns a
+ * shallow copy of the dataset with the new `regime` array (every split re-labelled with the new cuts) and the cuts.
+ */
+export function refitRegimes(ds: CmmDataset, trainRows: ArrayLike<number>): { ds: CmmDataset; cuts: [number, number][] } {
+  const S = ds.header.sources.length;
+  const bySource: number[][] = Array.from({ length: S }, () => []), pooled: number[] = [];
+  for (let r = 0; r < trainRows.length; r++) {
+    const i = trainRows[r];
+    bySource[ds.source[i]]?.push(ds.rv[i]);
+    pooled.push(ds.rv[i]);
+  }
+  const cutsOf = (v: number[]): [number, number] => {
+    const sorted = Float64Array.from(v).sort();
+    return [quantileSorted(sorted, REGIME_QUANTILES[0]), quantileSorted(sorted, REGIME_QUANTILES[1])];
+  };
+  const all = cutsOf(pooled);
+  const cuts = bySource.map((v) => (v.length > 0 ? cutsOf(v) : all));
+  const regime = Uint8Array.from(ds.regime, (_, i) => regimeOf(ds.rv[i], cuts[ds.source[i]] ?? all));
+  return { ds: { ...ds, regime }, cuts };
 }
 
 /** Float32-representable mean and std of the student inputs over the given rows. */

@@ -186,6 +186,8 @@ test('--data-frac trains on a time prefix of each source', () => {
   assert.ok(Math.max(...Array.from(pre, (i) => ds.time[i])) < Math.min(...rest.map((i) => ds.time[i])), 'prefix ends before the rest');
   const r = distillFromFeatures(ds, tf, plantedRanking(), { alphas: [1], betas: [0], dataFrac: 0.2, training: { maxEpochs: 2 }, moeGrid: { lengthScales: [1], taus: [0], kernels: ['isotropic'], D: 8 } });
   assert.equal(r.rows.train.reduce((a, b) => a + b, 0), pre.length);
+  assert.ok(r.regimeCuts, 'regime cut points refitted on the prefix');
+  for (const n of r.rows.train) assert.ok(Math.abs(n - pre.length / 3) <= 0.05 * pre.length, `prefix rows per regime ${r.rows.train}`);
   const norm = inputNormalisation(ds, pre);
   assert.deepEqual(r.norm.mean, norm.mean, 'input normalisation fitted on the prefix only');
   assert.throws(() => trainPrefix(ds, 0), /fraction in \(0, 1\]/);
