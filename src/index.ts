@@ -1,4 +1,5 @@
-// Public API of cmm-engine. Everything a Node process embeds is exported from here.
+// Public API of cmm-engine: everything a latency-sensitive Node process embeds. Training (tfjs teacher,
+// LLM teacher) lives in 'cmm-engine/training' so that importing the engine does not load TensorFlow.js.
 export * from './errors';
 export * from './core/event';
 export { native, crc32c } from './native';
@@ -28,7 +29,6 @@ export * from './import/bybit';
 export * from './import/binance';
 export * from './import/bitstamp';
 export * from './cmm/models';
-export * from './cmm/teacher';
 export * from './cmm/dataset-file';
 export * from './cmm/dataset';
 export * from './cmm/ridge';

@@ -84,6 +84,7 @@ export interface DistillResult {
   scores: { validation: ScoreTable; test: ScoreTable; testByRegime: Partial<Record<VariantName, RegressionScore[][]>> };
   rows: { train: number[]; validation: number[]; test: number[] };
   seconds: { students: number; baselines: number; total: number };
+  unitFeatureTargets: boolean;
   /** Per-source regime cut points re-fitted on the training prefix (dataFrac < 1), else null (the dataset's). */
   regimeCuts: [number, number][] | null;
   /** Student training options in effect (defaults merged with DistillOptions.training). */
@@ -305,6 +306,7 @@ export function distillFromFeatures(dataset: CmmDataset, tf: TeacherFeatures, ra
     seconds: { students: tStudents, baselines: tBaselines, total: (Date.now() - t0) / 1000 },
     training: { ...DEFAULT_STUDENT_TRAINING, ...o.training },
     regimeCuts,
+    unitFeatureTargets: o.unitFeatureTargets,
     notes,
   };
 }
@@ -372,7 +374,7 @@ export function writeStudentModels(dir: string, ds: CmmDataset, r: DistillResult
       perSource: h.sources.map((s, i) => ({ file: s.file, instrument: s.instrument.symbol, cuts: r.regimeCuts ? r.regimeCuts[i] : s.regimeCuts })),
     },
     ofdd: {
-      method: '../shared/design/cmm.md OFDD; z* per cell from the standardised layer on regime train rows, PCA d\', deflated across tasks sharing the layer (fluorescence order), components scaled to unit variance',
+      method: `../shared/design/cmm.md OFDD; z* per cell from the standardised layer on regime train rows, PCA d', deflated across tasks sharing the layer (fluorescence order), components ${r.unitFeatureTargets ? 'scaled to unit variance' : 'raw (P h_std)'}`,
       dPrime: r.dPrime, hidden: r.hidden, activation: 'tanh', paramsPerStudent: studentParamCount(r.shape), topN: r.topN,
       alpha: Object.fromEntries(h.tasks.map((t, k) => [t, r.alpha[k]])), beta: Object.fromEntries(h.tasks.map((t, k) => [t, r.beta[k]])),
       layerPicks: extra.layerPicks, selection: r.selection, chosenOn: 'validation (regime-routed R² per task)',

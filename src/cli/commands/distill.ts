@@ -9,7 +9,7 @@ import { formatScoreTable, runDistill, writeStudentModels } from '../../cmm/dist
 import { readManifest, sha256File } from '../../cmm/models';
 import type { Teacher } from '../../cmm/teacher/teacher';
 
-export const usage = `distill --dataset <file> --teacher <dir | features file> [-o models/students] [--probe probe.json] [--alpha a,b] [--beta a,b] [--dprime 4] [--hidden 32x32] [--top-n 1] [--data-frac 1] [--baselines] [--seed 1] [--json]   OFDD students + Hájek-MoE
+export const usage = `distill --dataset <file> --teacher <dir | features file> [-o models/students] [--probe probe.json] [--alpha a,b] [--beta a,b] [--dprime 4] [--hidden 32x32] [--top-n 1] [--data-frac 1] [--baselines] [--raw-targets] [--seed 1] [--json]   OFDD students + Hájek-MoE
   --dataset     a dataset built by cmm dataset (students train on its train split, choose everything on validation,
                 and are scored on test)
   --teacher     a teacher model folder (manifest.json + ONNX) or a teacher feature file (CMMFEAT1)
@@ -22,6 +22,7 @@ export const usage = `distill --dataset <file> --teacher <dir | features file> [
   --top-n       layers per cell (experts per task = 3 × n; default 1)
   --data-frac   train on the first fraction (by time, per source) of the training split (default 1)
   --baselines   also train the no-distillation and plain-KD students and the ridge baseline
+  --raw-targets keep z* = P·h_std unscaled (default: each component scaled to unit variance on train)
   --epochs      maximum epochs per student (default 80; early stopping on validation, patience 8)
   --json        also print the manifest's scores as one JSON line on stdout`;
 
@@ -49,7 +50,7 @@ async function openTeacher(where: string, ds: CmmDataset): Promise<Teacher> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json', 'baselines']);
+  const args = parseArgs(argv, ['json', 'baselines', 'raw-targets']);
   if (args.positionals.length > 0) throw expected('only flags', 'cmm distill', args.positionals.join(' '));
   const datasetFile = flagString(args, 'dataset');
   if (!datasetFile) throw expected('a dataset (--dataset <file>)', 'cmm distill', 'none');
@@ -81,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
       seed: flagNumber(args, 'seed'),
       dataFrac: flagNumber(args, 'data-frac'),
       baselines: flagBool(args, 'baselines'),
+      unitFeatureTargets: !flagBool(args, 'raw-targets'),
       training: epochs !== undefined ? { maxEpochs: epochs } : undefined,
       log,
       onTeacherProgress: tty ? (done, total) => process.stderr.write(`\rteacher: ${done}/${total} windows `) : undefined,
