@@ -81,7 +81,8 @@ async function latency(): Promise<void> {
   tfjs.dispose();
 }
 
-const mode = process.argv[2];
+// `npm run bench` runs every bench with no argument: the latency case (training is minutes, run it by name).
+const mode = process.argv[2] ?? 'latency';
 (mode === 'train' ? train() : mode === 'latency' ? latency() : Promise.reject(new Error('usage: teacher.bench.js train|latency [options]'))).catch((err) => {
   process.stderr.write(`${(err as Error).stack}\n`);
   process.exit(1);
