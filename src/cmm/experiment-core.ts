@@ -379,27 +379,40 @@ export function marketHeader(r: MarketResult): string {
     Object.entries(r.skipped).map(([k, v]) => `\n  skipped ${k}: ${v}`).join('') + r.notes.map((n) => `\n  note: ${n}`).join('');
 }
 
-/** Across markets: mean rank by mean EPnL (1 = best) and markets won, per strategy. */
+/** Ranks (1 = highest) of values, ties sharing their average rank; NaN ranks last. */
+export function averageRanks(values: number[]): number[] {
+  const v = values.map((x) => (Number.isFinite(x) ? x : -Infinity));
+  const order = v.map((_, i) => i).sort((a, b) => v[b] - v[a]);
+  const ranks = new Array<number>(v.length);
+  for (let i = 0; i < order.length;) {
+    let j = i;
+    while (j + 1 < order.length && v[order[j + 1]] === v[order[i]]) j++;
+    for (let k = i; k <= j; k++) ranks[order[k]] = (i + j) / 2 + 1;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+/** Across markets: mean rank by mean EPnL and by mean PnLMAP (1 = best, ties share) and markets won outright. */
 export function rankTable(results: MarketResult[]): { table: string; rows: { strategy: string; markets: number; wins: number; meanRank: number; meanPnlMapRank: number }[] } {
   const names = [...new Set(results.flatMap((r) => r.strategies.map((s) => s.name)))];
   const acc = new Map(names.map((n) => [n, { markets: 0, wins: 0, rank: 0, prank: 0 }]));
   for (const r of results) {
-    const val = (v: number): number => (Number.isFinite(v) ? v : -Infinity);
-    const rank = (key: SummaryKey) => [...r.strategies].sort((a, b) => val(b.stats[key].mean) - val(a.stats[key].mean)).map((s) => s.name);
-    const byE = rank('epnl'), byP = rank('pnlMap');
-    byE.forEach((n, i) => {
-      const a = acc.get(n)!;
+    const e = averageRanks(r.strategies.map((s) => s.stats.epnl.mean));
+    const p = averageRanks(r.strategies.map((s) => s.stats.pnlMap.mean));
+    r.strategies.forEach((s, i) => {
+      const a = acc.get(s.name)!;
       a.markets++;
-      a.rank += i + 1;
-      if (i === 0) a.wins++;
+      a.rank += e[i];
+      a.prank += p[i];
+      if (e[i] === 1) a.wins++;
     });
-    byP.forEach((n, i) => (acc.get(n)!.prank += i + 1));
   }
   const rows = names.map((n) => {
     const a = acc.get(n)!;
     return { strategy: n, markets: a.markets, wins: a.wins, meanRank: a.rank / Math.max(1, a.markets), meanPnlMapRank: a.prank / Math.max(1, a.markets) };
   }).sort((a, b) => a.meanRank - b.meanRank);
-  const table = textTable([['strategy', 'markets', 'best EPnL', 'mean EPnL rank', 'mean PnLMAP rank'], ...rows.map((r) => [r.strategy, String(r.markets), String(r.wins), r.meanRank.toFixed(2), r.meanPnlMapRank.toFixed(2)])]);
+  const table = textTable([['strategy', 'markets', 'best EPnL (alone)', 'mean EPnL rank', 'mean PnLMAP rank'], ...rows.map((r) => [r.strategy, String(r.markets), String(r.wins), r.meanRank.toFixed(2), r.meanPnlMapRank.toFixed(2)])]);
   return { table, rows };
 }
 

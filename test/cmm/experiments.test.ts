@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { CMM_VARIANTS } from '../../src/strategies/cmm';
 import {
-  ExperimentOptions, MarketSpec, defaultExperimentOptions, rankTable, runDataEfficiency, runLatency, runMain, runRobustness, teacherDatasetOptions, textTable,
+  ExperimentOptions, MarketSpec, defaultExperimentOptions, rankTable, runDataEfficiency, runLatency, runMain, runRobustness, averageRanks, teacherDatasetOptions, textTable,
 } from '../../src/cmm/experiments';
 import { randomStudentSet } from '../../src/cmm/experiment-models';
 import { drawBarPanel, drawHistogramPanel, drawLinePanel, panelsPng } from '../../src/cmm/experiment-charts';
@@ -94,8 +94,9 @@ test('tables and charts: aligned text, ranks by mean EPnL, PNG panels of every k
   assert.deepEqual(t.split('\n'), ['a    bb', 'ccc   d']);
   const row = (name: string, epnl: number) => ({ name, params: {}, episodes: [], lifecycle: {}, stats: Object.fromEntries(['epnl', 'map', 'pnlMap', 'rpt', 'sharpe', 'maxDrawdown', 'fills', 'quotedTime', 'volume', 'fees'].map((k) => [k, { mean: k === 'pnlMap' ? -epnl : epnl, std: 0 }])) });
   const fake = (strategies: ReturnType<typeof row>[]) => ({ strategies }) as unknown as Parameters<typeof rankTable>[0][number];
-  const rank = rankTable([fake([row('a', 0), row('b', -1), row('c', 2)]), fake([row('a', 1), row('b', 0), row('c', NaN)])]);
-  assert.deepEqual(rank.rows.map((r) => [r.strategy, r.meanRank, r.wins]), [['a', 1.5, 1], ['c', 2, 1], ['b', 2.5, 0]]);
+  const rank = rankTable([fake([row('a', 0), row('b', -1), row('c', 2)]), fake([row('a', 1), row('b', 0), row('c', NaN)]), fake([row('a', 0), row('b', 0), row('c', 0)])]);
+  assert.deepEqual(rank.rows.map((r) => [r.strategy, r.meanRank, r.wins]), [['a', 1.6666666666666667, 1], ['c', 2, 1], ['b', 2.3333333333333335, 0]]);
+  assert.deepEqual(averageRanks([3, 1, 3, NaN]), [1.5, 3, 1.5, 4]);
   const png = panelsPng([
     (c, x, y, w, h) => drawBarPanel(c, 'bars', 'y', [{ label: 'g', bars: [{ name: 'p', mean: 1, std: 0.5 }, { name: 'q', mean: NaN, std: NaN }] }], x, y, w, h),
     (c, x, y, w, h) => drawLinePanel(c, 'lines', 'x', 'y', [{ name: 's', x: [10, 20, 50, 100], y: [1, 2, NaN, 3], err: [0.1, 0.2, 0, 0.3] }], x, y, w, h, true),
