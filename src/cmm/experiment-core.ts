@@ -302,7 +302,8 @@ export function evaluateMarket(ctx: ExperimentContext, pm: PreparedMarket, model
   const episodes = Math.max(1, Math.min(eo.episodes ?? o.episodes, Math.floor(testSpan / 1e9)));
   const episodeLenNs = Math.floor(testSpan / episodes) - 1;
   if (!(episodeLenNs > 0)) throw new EngineError('E_BAD_INPUT', `${pm.spec.name}: the test split spans no time`);
-  const policy = eo.baselines.includes('rl') ? ctx.rlPolicy(pm.spec.name, tape.instrument.symbol, pm.testStartNs) : undefined;
+  // An injected market shares its clean base's training data: the base's saved policy applies to it too.
+  const policy = eo.baselines.includes('rl') ? ctx.rlPolicy(pm.spec.base?.name ?? pm.spec.name, tape.instrument.symbol, pm.testStartNs) : undefined;
   ctx.log(`${pm.spec.name}: backtest ${[...eo.baselines, ...extra.map((x) => x.name)].join(', ')} on ${episodes} test episodes of ${(episodeLenNs / 1e9).toFixed(1)} s` +
     (eo.baselines.includes('rl') ? (policy ? ` (RL: ${policy.note})` : ` (RL: training ${o.rlEpochs} epochs on the training split)`) : ''));
   const bt = runBacktest({

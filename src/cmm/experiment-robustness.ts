@@ -11,7 +11,7 @@ import { CMM_VARIANTS } from '../strategies/cmm';
 import { Injector } from '../sim/scenario';
 import { BarGroup, drawBarPanel, panelsPng } from './experiment-charts';
 import {
-  ExperimentContext, ExperimentOptions, ExperimentOutput, MarketPictures, MarketResult, evaluateMarket, fmtNum, marketHeader, marketModels,
+  ExperimentContext, ExperimentOptions, ExperimentOutput, MarketPictures, MarketResult, averageRanks, evaluateMarket, fmtNum, marketHeader, marketModels,
   marketPictures, meanStdText as pmStr, picturesPng, strategyTable, textTable, writeResults,
 } from './experiment-core';
 import { meanStd } from '../backtest/metrics';
@@ -136,9 +136,8 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
       const ranks: number[] = [];
       for (const r of rows) r.segments.forEach((sg, e) => {
         if (sg !== seg) return;
-        const sorted = [...r.result.strategies].sort((a, b) => (b.episodes[e]?.epnl ?? -Infinity) - (a.episodes[e]?.epnl ?? -Infinity));
-        const i = sorted.findIndex((s) => s.name === n);
-        if (i >= 0) ranks.push(i + 1);
+        const i = r.result.strategies.findIndex((s) => s.name === n);
+        if (i >= 0) ranks.push(averageRanks(r.result.strategies.map((s) => s.episodes[e]?.epnl ?? NaN))[i]);
       });
       const ms = meanStd(ranks);
       segTable[seg][n] = { mean: ms.mean, std: ms.std, n: ranks.length };
@@ -153,7 +152,7 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
       const s = e.strategies.find((x) => x.name === n);
       return s ? `${fmtNum(s.epnl)} / ${fmtNum(s.maxDrawdown)} / ${fmtNum(s.map)}` : '—';
     })])]),
-    '', 'Bull / bear / sideways test episodes (|Δmid| > σ_train·√T): mean EPnL rank per episode among the strategies (1 = best), ± std, episodes',
+    '', 'Bull / bear / sideways test episodes (|Δmid| > σ_train·√T): mean EPnL rank per episode among the strategies (1 = best, ties share), ± std, (episodes)',
     textTable([['segment', ...names], ...(['bull', 'bear', 'sideways'] as Segment[]).map((seg) => [seg, ...names.map((n) => {
       const v = segTable[seg][n];
       return v && v.n > 0 ? `${pmStr(v)} (${v.n})` : '—';
