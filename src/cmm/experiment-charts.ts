@@ -28,6 +28,16 @@ export interface LineSeries {
 
 const fin = (v: number): boolean => Number.isFinite(v);
 
+/** The canvas font is ASCII (plus ±): fold accents and the few symbols the labels use. */
+export function asciiLabel(s: string): string {
+  return s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/²/g, '2').replace(/µ/g, 'u').replace(/[—–]/g, '-').replace(/;/g, ',').replace(/[^\x20-\x7e±]/g, '?');
+}
+
+/** Canvas.text with asciiLabel applied. */
+function put(c: Canvas, x: number, y: number, s: string, color: Rgb, scale = 1): number {
+  return c.text(x, y, asciiLabel(s), color, scale);
+}
+
 const label = (v: number): string => {
   const a = Math.abs(v);
   if (a === 0) return '0';
@@ -43,7 +53,7 @@ function yAxis(c: Canvas, lo: number, hi: number, x0: number, y0: number, w: num
     const y = ys(v);
     c.dashed(x0, y, x0 + w, y, GRID);
     const s = label(v);
-    c.text(x0 - 6 - Canvas.textWidth(s), y - 3, s, INK);
+    put(c, x0 - 6 - Canvas.textWidth(s), y - 3, s, INK);
   }
   c.line(x0, y0, x0, y0 + h, [120, 120, 120]);
   c.line(x0, y0 + h, x0 + w, y0 + h, [120, 120, 120]);
@@ -59,14 +69,14 @@ function legend(c: Canvas, names: string[], x: number, y: number, maxX: number):
       ly += 12;
     }
     c.rect(lx, ly, 12, 7, PALETTE[i % PALETTE.length]);
-    c.text(lx + 16, ly, n, INK);
+    put(c, lx + 16, ly, n, INK);
     lx += wdt;
   });
 }
 
 /** Grouped bars (one group per market / scenario, one bar per strategy) with ±std whiskers, into a panel. */
 export function drawBarPanel(c: Canvas, title: string, yLabel: string, groups: BarGroup[], x0: number, y0: number, w: number, h: number): void {
-  c.text(x0 + w / 2 - Canvas.textWidth(title, 2) / 2, y0 + 4, title, INK, 2);
+  put(c, x0 + w / 2 - Canvas.textWidth(title, 2) / 2, y0 + 4, title, INK, 2);
   const names = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.name)))];
   legend(c, names, x0 + 70, y0 + 24, x0 + w - 10);
   const px = x0 + 70, py = y0 + 52, pw = w - 90, ph = h - 110;
@@ -79,7 +89,7 @@ export function drawBarPanel(c: Canvas, title: string, yLabel: string, groups: B
   }
   if (hi === lo) hi = lo + 1;
   const ax = yAxis(c, lo, hi, px, py, pw, ph);
-  c.text(x0 + 4, py - 12, yLabel, INK);
+  put(c, x0 + 4, py - 12, yLabel, INK);
   const gw = pw / Math.max(1, groups.length);
   const zero = ax.ys(Math.max(ax.lo, Math.min(ax.hi, 0)));
   c.line(px, zero, px + pw, zero, [90, 90, 90]);
@@ -91,7 +101,7 @@ export function drawBarPanel(c: Canvas, title: string, yLabel: string, groups: B
       const color = PALETTE[k % PALETTE.length];
       const bx = gx + k * bw;
       if (!fin(b.mean)) {
-        c.text(bx, zero - 10, 'x', color);
+        put(c, bx, zero - 10, 'x', color);
         continue;
       }
       const y = ax.ys(b.mean);
@@ -105,13 +115,13 @@ export function drawBarPanel(c: Canvas, title: string, yLabel: string, groups: B
       }
     }
     const lab = g.label.length * 6 > gw ? g.label.slice(0, Math.max(3, Math.floor(gw / 6) - 1)) : g.label;
-    c.text(px + gi * gw + gw / 2 - Canvas.textWidth(lab) / 2, py + ph + 8, lab, INK);
+    put(c, px + gi * gw + gw / 2 - Canvas.textWidth(lab) / 2, py + ph + 8, lab, INK);
   });
 }
 
 /** Lines with markers and optional ±err whiskers; x may be log-scaled. */
 export function drawLinePanel(c: Canvas, title: string, xLabel: string, yLabel: string, series: LineSeries[], x0: number, y0: number, w: number, h: number, logX = false): void {
-  c.text(x0 + w / 2 - Canvas.textWidth(title, 2) / 2, y0 + 4, title, INK, 2);
+  put(c, x0 + w / 2 - Canvas.textWidth(title, 2) / 2, y0 + 4, title, INK, 2);
   legend(c, series.map((s) => s.name), x0 + 70, y0 + 24, x0 + w - 10);
   const px = x0 + 70, py = y0 + 52, pw = w - 90, ph = h - 110;
   const tx = (v: number): number => (logX ? Math.log10(v) : v);
@@ -142,10 +152,10 @@ export function drawLinePanel(c: Canvas, title: string, xLabel: string, yLabel: 
   const xticks = dense ? niceTicks(xl, xh).filter((v) => v >= xl && v <= xh).map((v) => (logX ? Math.pow(10, v) : v)) : distinct;
   for (const v of xticks) {
     const s = label(v);
-    c.text(xs(v) - Canvas.textWidth(s) / 2, py + ph + 8, s, INK);
+    put(c, xs(v) - Canvas.textWidth(s) / 2, py + ph + 8, s, INK);
   }
-  c.text(px + pw / 2 - Canvas.textWidth(xLabel) / 2, py + ph + 24, xLabel, INK);
-  c.text(x0 + 4, py - 12, yLabel, INK);
+  put(c, px + pw / 2 - Canvas.textWidth(xLabel) / 2, py + ph + 24, xLabel, INK);
+  put(c, x0 + 4, py - 12, yLabel, INK);
   series.forEach((s, k) => {
     const color = PALETTE[k % PALETTE.length];
     let prev: [number, number] | null = null;
@@ -171,7 +181,7 @@ export function drawLinePanel(c: Canvas, title: string, xLabel: string, yLabel: 
 
 /** Overlaid histograms (counts per log-spaced bin when logX) of several samples. */
 export function drawHistogramPanel(c: Canvas, title: string, xLabel: string, samples: { name: string; values: ArrayLike<number> }[], x0: number, y0: number, w: number, h: number, logX = true, bins = 60): void {
-  c.text(x0 + w / 2 - Canvas.textWidth(title, 2) / 2, y0 + 4, title, INK, 2);
+  put(c, x0 + w / 2 - Canvas.textWidth(title, 2) / 2, y0 + 4, title, INK, 2);
   legend(c, samples.map((s) => s.name), x0 + 70, y0 + 24, x0 + w - 10);
   const px = x0 + 70, py = y0 + 52, pw = w - 90, ph = h - 110;
   const tx = (v: number): number => (logX ? Math.log10(Math.max(v, 1e-9)) : v);
@@ -219,10 +229,10 @@ export function drawHistogramPanel(c: Canvas, title: string, xLabel: string, sam
     const X = px + ((t - lo) / (hi - lo)) * pw;
     const s = logX ? label(Math.pow(10, t)) : label(t);
     c.line(X, py + ph, X, py + ph + 4, INK);
-    c.text(X - Canvas.textWidth(s) / 2, py + ph + 8, s, INK);
+    put(c, X - Canvas.textWidth(s) / 2, py + ph + 8, s, INK);
   }
-  c.text(px + pw / 2 - Canvas.textWidth(xLabel) / 2, py + ph + 24, xLabel, INK);
-  c.text(x0 + 4, py - 12, 'fraction of decisions', INK);
+  put(c, px + pw / 2 - Canvas.textWidth(xLabel) / 2, py + ph + 24, xLabel, INK);
+  put(c, x0 + 4, py - 12, 'fraction of decisions', INK);
 }
 
 /** Panels laid out in a grid of `cols` columns, each w×h; returns the PNG bytes. */
@@ -230,7 +240,7 @@ export function panelsPng(panels: ((c: Canvas, x: number, y: number, w: number, 
   const rows = Math.max(1, Math.ceil(panels.length / cols));
   const top = subtitle ? 16 : 0;
   const c = new Canvas(cols * w, rows * h + top);
-  if (subtitle) c.text(10, 4, subtitle, [90, 90, 90]);
+  if (subtitle) put(c, 10, 4, subtitle, [90, 90, 90]);
   panels.forEach((draw, i) => draw(c, (i % cols) * w, top + Math.floor(i / cols) * h, w, h));
   return encodePng(c);
 }

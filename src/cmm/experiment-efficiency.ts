@@ -94,10 +94,10 @@ export async function runDataEfficiency(o: ExperimentOptions, override?: MarketS
   const panels = out.flatMap((m) => {
     const epnl: LineSeries[] = VARIANTS.map((v) => ({ name: v, x: m.fractions.map((f) => f.fraction * 100), y: m.fractions.map((f) => f.strategies[v]?.epnl.mean ?? NaN), err: m.fractions.map((f) => f.strategies[v]?.epnl.std ?? NaN) }));
     for (const [k, v] of Object.entries(m.reference)) epnl.push({ name: `${k} (100 %)`, x: m.fractions.map((f) => f.fraction * 100), y: m.fractions.map(() => v.epnl.mean) });
-    const r2: LineSeries[] = VARIANTS.flatMap((v) => ['mid', 'spread', 'volume'].map((task, k) => ({ name: `${v} ${task}`, x: m.fractions.map((f) => f.fraction * 100), y: m.fractions.map((f) => f.r2[v]?.[k] ?? NaN) })));
+    const r2: LineSeries[] = VARIANTS.flatMap((v) => ['mid', 'spread', 'volume'].map((task, k) => ({ name: `${v} ${task}`, x: m.fractions.map((f) => f.fraction * 100), y: m.fractions.map((f) => { const r = f.r2[v]?.[k]; return r === null || r === undefined ? NaN : Math.max(r, -1); }) })));
     return [
       (c: Parameters<typeof drawLinePanel>[0], x: number, y: number, w: number, h: number) => drawLinePanel(c, `${m.market}: test EPnL vs training data`, '% of the training split', 'EPnL', epnl, x, y, w, h, true),
-      (c: Parameters<typeof drawLinePanel>[0], x: number, y: number, w: number, h: number) => drawLinePanel(c, `${m.market}: test R² vs training data`, '% of the training split', 'R²', r2, x, y, w, h, true),
+      (c: Parameters<typeof drawLinePanel>[0], x: number, y: number, w: number, h: number) => drawLinePanel(c, `${m.market}: test R² vs training data (clipped at -1)`, '% of the training split', 'R²', r2, x, y, w, h, true),
     ];
   });
   const files = writeResults(o.outDir, 'data-efficiency', result, panels.length ? { 'data-efficiency.png': panelsPng(panels, 2, 800, 400, `cmm experiment data-efficiency, seed ${o.seed}`) } : {});

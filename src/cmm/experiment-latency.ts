@@ -176,7 +176,7 @@ export async function runLatency(o: ExperimentOptions, override?: MarketSpec[]):
     experiment: 'latency', createdAt: new Date().toISOString(), market, wattsPerCore: o.wattsPerCore, energyNote,
     timings: timings.map(({ samples: _s, ...t }) => t), ratio, notes,
   };
-  const png = panelsPng([(c, x, y, w, h) => drawHistogramPanel(c, 'Per-decision latency (log scale)', 'microseconds', timings.map((t) => ({ name: `${t.model} [${t.runtime.split(' ')[0]}]`, values: t.samples! })), x, y, w, h)], 1, 1100, 460, `cmm experiment latency on ${market}`);
+  const png = panelsPng([(c, x, y, w, h) => drawHistogramPanel(c, 'Per-decision latency (log scale)', 'microseconds', timings.map((t) => ({ name: `${t.model} (${t.runtime.split(/[ ,(]/)[0]})`, values: t.samples! })), x, y, w, h)], 1, 1100, 460, `cmm experiment latency on ${market}`);
   const files = writeResults(o.outDir, 'latency', result, timings.length ? { 'latency.png': png } : {});
   return { result, text, files };
 }

@@ -1,7 +1,7 @@
 // The experiment runner on a tiny generated market with a random student bank (no teacher): well-formed tables,
 // JSON and PNGs for main, robustness, data efficiency and latency (no assertion on which strategy wins); the chart
 // helpers; and `cmm demo` on the bundled fixtures (skipped, with the reason, when the teacher model is missing).
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -12,11 +12,12 @@ import {
   ExperimentOptions, MarketSpec, defaultExperimentOptions, rankTable, runDataEfficiency, runLatency, runMain, runRobustness, averageRanks, teacherDatasetOptions, textTable,
 } from '../../src/cmm/experiments';
 import { randomStudentSet } from '../../src/cmm/experiment-models';
-import { drawBarPanel, drawHistogramPanel, drawLinePanel, panelsPng } from '../../src/cmm/experiment-charts';
+import { asciiLabel, drawBarPanel, drawHistogramPanel, drawLinePanel, panelsPng } from '../../src/cmm/experiment-charts';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'cmm-exp-test-'));
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
+after(() => fs.rmSync(TMP, { recursive: true, force: true }));
 
 function options(over: Partial<ExperimentOptions> = {}): ExperimentOptions {
   return {
@@ -104,6 +105,7 @@ test('tables and charts: aligned text, ranks by mean EPnL, PNG panels of every k
   ], 3, 300, 200);
   assert.deepEqual(Array.from(png.subarray(0, 4)), PNG_SIGNATURE);
   assert.ok(CMM_VARIANTS.length === 4);
+  assert.equal(asciiLabel('Hájek R² µs — a; b ± c'), 'Hajek R2 us - a, b ± c');
 });
 
 test('the dataset horizon and grid follow the teacher manifest\'s data description', () => {
