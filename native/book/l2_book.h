@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "book/inline.h"
 #include "book/ladder.h"
 #include "core/event.h"
 #include "core/status.h"
@@ -20,7 +21,7 @@ class L2Book {
    * book; Trade, Bbo, Status, SnapshotEnd leave the levels alone. Returns kOk, or kInvalidArg (and
    * changes nothing) for a level event with no side or a negative qty.
    */
-  Status apply(const Event& e);
+  CMM_ALWAYS_INLINE Status apply(const Event& e);
 
   const Ladder& bids() const { return bids_; }
   const Ladder& asks() const { return asks_; }
@@ -52,5 +53,33 @@ class L2Book {
   Ladder asks_{false};
   uint64_t invalid_events_ = 0;
 };
+
+// Inline so batch loops compile the level update into their own body.
+CMM_ALWAYS_INLINE Status L2Book::apply(const Event& e) {
+  const EventKind kind = static_cast<EventKind>(e.kind);
+  switch (kind) {
+    case EventKind::Modify:
+    case EventKind::Cancel:
+    case EventKind::Add:
+    case EventKind::DeleteLevel: {
+      if ((e.side != kSideBid && e.side != kSideAsk) || e.qty < 0) {
+        invalid_events_++;
+        return kInvalidArg;
+      }
+      Ladder& l = e.side == kSideBid ? bids_ : asks_;
+      if (kind == EventKind::Modify) l.set(e.price, e.qty);
+      else if (kind == EventKind::DeleteLevel) l.set(e.price, 0);
+      else if (kind == EventKind::Cancel) l.add(e.price, -e.qty, 0);
+      else l.add(e.price, e.qty, 0);
+      return kOk;
+    }
+    case EventKind::SnapshotBegin:
+    case EventKind::Clear:
+      clear();
+      return kOk;
+    default:  // Trade, Bbo, Status, SnapshotEnd, None: informational for the levels
+      return kOk;
+  }
+}
 
 }  // namespace cmm

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "book/inline.h"
 #include "book/ladder.h"
 #include "book/order_table.h"
 #include "core/event.h"
@@ -36,7 +37,7 @@ class L3Book {
    * there is any (the order must have been part of it), otherwise the book is unchanged.
    * A malformed event (no side, negative qty, Add qty <= 0) returns kInvalidArg and changes nothing.
    */
-  Status apply(const Event& e);
+  CMM_ALWAYS_INLINE Status apply(const Event& e);
   /** Hint: e will be applied soon (loads its order's table slot); batch loops call it a few events ahead. */
   void prefetch(const Event& e) const { orders_.prefetch(e.order_id); }
 
@@ -122,3 +123,5 @@ class L3Book {
 };
 
 }  // namespace cmm
+
+#include "book/l3_book_inl.h"  // apply() and its helpers, inline

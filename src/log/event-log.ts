@@ -13,7 +13,12 @@ import { Instrument } from './fb/cmm/log/instrument';
 export const LOG_FORMAT_VERSION = 1;
 export const LOG_BATCH_SIZE = 4096;
 export const LOG_MAX_BATCH_SIZE = 1 << 20;
-export const LOG_CHUNK_BYTES = 4 << 20;
+/**
+ * Read chunk: 1 MiB, so the bytes the kernel copies in are still in the core's L2 cache when the engine
+ * verifies and applies them. Replaying the MSFT log with 4 MiB chunks measured 55.5 ns/event at p50
+ * against 47.9 ns with 1 MiB (same process, interleaved passes, load 4.9); Binance 31.2 against 29.9.
+ */
+export const LOG_CHUNK_BYTES = 1 << 20;
 
 /**
  * Batch frame as the writer lays it out (a valid size-prefixed FlatBuffer; any builder's layout reads):
@@ -219,7 +224,7 @@ const STOP_CODE: Record<StopReason, ErrorCode> = {
 };
 
 export interface EventLogReaderOptions {
-  /** Read buffer size (default 4 MiB). It grows only when a single batch is larger. */
+  /** Read buffer size (default LOG_CHUNK_BYTES, 1 MiB). It grows only when a single batch is larger. */
   chunkBytes?: number;
 }
 

@@ -52,7 +52,7 @@ export interface ReplayOptions {
   clock?: ReplayClock;
   /** Engine factory; default `new MarketEngine(instruments)`. */
   engine?: (instruments: InstrumentInfo[]) => ReplayEngine;
-  /** Reader buffer (default 4 MiB). */
+  /** Reader buffer (default LOG_CHUNK_BYTES, 1 MiB). */
   chunkBytes?: number;
 }
 
