@@ -22,12 +22,27 @@ abstract class ReferenceBookBase {
   unknownOrders = 0;
   invalidEvents = 0;
 
-  abstract apply(e: EventRecord): number;
-  /** Every level of side s, best first. */
-  abstract levels(s: Side): ReferenceLevel[];
+  /** Applies an event other than SnapshotBegin / Clear; returns a BookStatus code. */
+  protected abstract applyUpdate(e: EventRecord): number;
+  /** Every level of side s with qty > 0, in any order (empty for a side that is not Bid / Ask). */
+  protected abstract unsortedLevels(s: Side): ReferenceLevel[];
   abstract clear(): void;
   /** Removes the whole level at (s, price). */
   protected abstract removeLevel(s: Side, price: number): void;
+
+  /** Applies one event; SnapshotBegin and Clear empty the book, kinds a book does not use return Ok. */
+  apply(e: EventRecord): number {
+    if (e.kind === EventKind.SnapshotBegin || e.kind === EventKind.Clear) {
+      this.clear();
+      return BookStatus.Ok;
+    }
+    return this.applyUpdate(e);
+  }
+
+  /** Every level of side s, best first. */
+  levels(s: Side): ReferenceLevel[] {
+    return this.unsortedLevels(s).sort((a, b) => (s === Side.Bid ? b.price - a.price : a.price - b.price));
+  }
 
   /** Applies `count` 64-byte events from `bytes`; returns how many returned Ok. */
   applyBytes(bytes: Uint8Array, count = bytes.length / EVENT_SIZE): number {
@@ -81,7 +96,7 @@ export class ReferenceL2Book extends ReferenceBookBase {
     [Side.Ask, new Map()],
   ]);
 
-  apply(e: EventRecord): number {
+  protected applyUpdate(e: EventRecord): number {
     switch (e.kind) {
       case EventKind.Modify:
       case EventKind.Cancel:
@@ -104,21 +119,15 @@ export class ReferenceL2Book extends ReferenceBookBase {
         else m.delete(price);
         return BookStatus.Ok;
       }
-      case EventKind.SnapshotBegin:
-      case EventKind.Clear:
-        this.clear();
-        return BookStatus.Ok;
       default:
         return BookStatus.Ok;
     }
   }
 
-  levels(s: Side): ReferenceLevel[] {
+  protected unsortedLevels(s: Side): ReferenceLevel[] {
     const m = this.sides.get(s);
     if (!m) return [];
-    return [...m.entries()]
-      .map(([price, qty]) => ({ price, qty, count: 0 }))
-      .sort((a, b) => (s === Side.Bid ? b.price - a.price : a.price - b.price));
+    return [...m.entries()].map(([price, qty]) => ({ price, qty, count: 0 }));
   }
 
   clear(): void {
@@ -162,7 +171,7 @@ export class ReferenceL3Book extends ReferenceBookBase {
     return this.orders.size;
   }
 
-  apply(e: EventRecord): number {
+  protected applyUpdate(e: EventRecord): number {
     const price = Number(e.price);
     const qty = Number(e.qty);
     switch (e.kind) {
@@ -232,16 +241,12 @@ export class ReferenceL3Book extends ReferenceBookBase {
         if (!isSide(e.side)) return this.invalid();
         this.removeLevel(e.side, price);
         return BookStatus.Ok;
-      case EventKind.SnapshotBegin:
-      case EventKind.Clear:
-        this.clear();
-        return BookStatus.Ok;
       default:
         return BookStatus.Ok;
     }
   }
 
-  levels(s: Side): ReferenceLevel[] {
+  protected unsortedLevels(s: Side): ReferenceLevel[] {
     const m = this.queues.get(s);
     if (!m) return [];
     return [...m.entries()]
@@ -250,8 +255,7 @@ export class ReferenceL3Book extends ReferenceBookBase {
         qty: q.untracked + q.orders.reduce((t, o) => t + o.qty, 0),
         count: q.orders.length,
       }))
-      .filter((l) => l.qty > 0)
-      .sort((a, b) => (s === Side.Bid ? b.price - a.price : a.price - b.price));
+      .filter((l) => l.qty > 0);
   }
 
   override levelQty(s: Side, price: number): number {

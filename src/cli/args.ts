@@ -1,5 +1,9 @@
-// Tiny argument parser shared by the commands: positionals, --flag, --key value and --key=value.
-import { expected } from '../errors';
+// Tiny argument parser shared by the commands: positionals, --flag, --key value and --key=value; plus the
+// option values more than one command resolves the same way (--teacher).
+import * as fs from 'node:fs';
+import { EngineError, expected } from '../errors';
+import type { CmmDataset } from '../cmm/dataset-file';
+import type { Teacher } from '../cmm/teacher/teacher';
 
 export interface ParsedArgs {
   positionals: string[];
@@ -41,4 +45,24 @@ export function flagNumber(args: ParsedArgs, name: string, fallback?: number): n
 
 export function flagBool(args: ParsedArgs, name: string): boolean {
   return args.flags.get(name) === true || args.flags.get(name) === 'true';
+}
+
+/**
+ * Opens a --teacher value: a teacher model folder (manifest.json + ONNX), or else a teacher feature file
+ * (CMMFEAT1) whose windows follow the dataset's window spec. The teacher code loads only when needed.
+ */
+export async function openTeacher(where: string, ds: CmmDataset): Promise<Teacher> {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(where);
+  } catch {
+    throw new EngineError('E_FILE_NOT_FOUND', `teacher not found: ${where} (train one with cmm teacher, or pass a feature file)`, { file: where });
+  }
+  if (stat.isDirectory()) {
+    const { loadTeacher } = await import('../cmm/teacher/manifest');
+    return (await loadTeacher(where)).teacher;
+  }
+  const { FeatureFileTeacher } = await import('../cmm/teacher/feature-file');
+  const spec = { T: ds.header.options.window, F: ds.header.windowFeatures.length, features: [...ds.header.windowFeatures] };
+  return new FeatureFileTeacher(where, { inputSpec: spec });
 }

@@ -15,9 +15,9 @@
 // prev_seq. The importer does not repair the data: the spot file's bid at 61820.99 that is never
 // removed stays in; the engine's crossed-book detection deals with it.
 // Trades: m = true means the buyer was the maker, so the aggressor is the seller (Side.Ask).
-import { EventFlag, EventKind, Side } from '../core/event';
+import { EventKind, Side } from '../core/event';
 import {
-  ImportOptions, ImportResult, InstrumentRegistry, InstrumentScale, LineParser, ParseContext, ScaleScan, ScanContext, VenueImporter, runImport,
+  ImportOptions, ImportResult, InstrumentRegistry, InstrumentScale, LineParser, ParseContext, PriceLevel, ScaleScan, ScanContext, VenueImporter, runImport,
 } from './common';
 import { LineError, msToNs, parseJson, safeId } from './fields';
 import { LineSource } from './lines';
@@ -144,8 +144,8 @@ interface Diff {
   U: number;
   u: number;
   pu: number | undefined;
-  bids: (readonly [bigint, bigint])[];
-  asks: (readonly [bigint, bigint])[];
+  bids: PriceLevel[];
+  asks: PriceLevel[];
 }
 
 interface BookState {
@@ -223,16 +223,7 @@ class BinanceParser implements LineParser {
     const asks = levels(d.asks, 'asks').map((x) => [ctx.price(inst, String(x[0])), ctx.qty(inst, String(x[1]), true)] as const);
     const seq = BigInt(id);
     ctx.begin('', d.T !== undefined || d.E !== undefined ? msToNs(d.T ?? d.E) : l.tsLocal, l.tsLocal);
-    ctx.push(inst, EventKind.SnapshotBegin, Side.None, 0n, 0n, 0n, seq, 0n);
-    let zero = 0;
-    for (const [side, list] of [[Side.Bid, bids], [Side.Ask, asks]] as const) {
-      for (const [p, q] of list) {
-        if (q === 0n) zero++;
-        else ctx.push(inst, EventKind.Modify, side, p, q, 0n, seq, 0n, EventFlag.Snapshot);
-      }
-    }
-    if (zero > 0) ctx.skip('zero-size snapshot level', zero);
-    ctx.push(inst, EventKind.SnapshotEnd, Side.None, 0n, 0n, 0n, seq, 0n);
+    ctx.pushSnapshot(inst, seq, bids, asks);
     ctx.end();
     const b = this.book(inst);
     b.snapshotId = id;
@@ -291,11 +282,7 @@ class BinanceParser implements LineParser {
     const seq = BigInt(diff.u);
     const prevSeq = BigInt(prev);
     ctx.begin('', diff.tsExchange, diff.tsLocal, late);
-    for (const [side, list] of [[Side.Bid, diff.bids], [Side.Ask, diff.asks]] as const) {
-      for (const [p, q] of list) ctx.push(inst, EventKind.Modify, side, p, q, 0n, seq, prevSeq);
-    }
-    // A diff that changes no level still advances u: a Status event carries it to the engine.
-    if (diff.bids.length + diff.asks.length === 0) ctx.push(inst, EventKind.Status, Side.None, 0n, 0n, 0n, seq, prevSeq);
+    ctx.pushLevelUpdates(inst, seq, prevSeq, diff.bids, diff.asks);
     ctx.end();
     return true;
   }

@@ -142,16 +142,7 @@ class BybitParser implements LineParser {
     const seq = BigInt(u);
     ctx.begin(stream, tsExchange, tsLocal);
     if (snapshot) {
-      ctx.push(inst, EventKind.SnapshotBegin, Side.None, 0n, 0n, 0n, seq, 0n);
-      let zero = 0;
-      for (const [side, levels] of [[Side.Bid, bids], [Side.Ask, asks]] as const) {
-        for (const [p, q] of levels) {
-          if (q === 0n) zero++;
-          else ctx.push(inst, EventKind.Modify, side, p, q, 0n, seq, 0n, EventFlag.Snapshot);
-        }
-      }
-      if (zero > 0) ctx.skip('zero-size snapshot level', zero);
-      ctx.push(inst, EventKind.SnapshotEnd, Side.None, 0n, 0n, 0n, seq, 0n);
+      ctx.pushSnapshot(inst, seq, bids, asks);
     } else {
       const last = this.lastU.get(id);
       if (u !== 1) {
@@ -159,11 +150,7 @@ class BybitParser implements LineParser {
         else if (u !== last + 1) ctx.gap(inst.info.symbol, last + 1, u);
       }
       const prev = u === 1 ? 0n : seq - 1n;
-      for (const [side, levels] of [[Side.Bid, bids], [Side.Ask, asks]] as const) {
-        for (const [p, q] of levels) ctx.push(inst, EventKind.Modify, side, p, q, 0n, seq, prev);
-      }
-      // A delta that changes no level still advances u: a Status event carries it to the engine.
-      if (bids.length + asks.length === 0) ctx.push(inst, EventKind.Status, Side.None, 0n, 0n, 0n, seq, prev);
+      ctx.pushLevelUpdates(inst, seq, prev, bids, asks);
     }
     ctx.end();
     this.lastU.set(id, u);

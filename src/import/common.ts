@@ -181,6 +181,9 @@ interface Stream {
   lastLocal: bigint;
 }
 
+/** One price level as parsed: [price in ticks, size in lots]. */
+export type PriceLevel = readonly [price: bigint, qty: bigint];
+
 /** Pass 2 context: the message writer, skip/gap/error bookkeeping for the current line. */
 export class ParseContext {
   file = '';
@@ -312,6 +315,32 @@ export class ParseContext {
       this.reportInstruments.add(inst.info.id);
       this.report.instruments.push(InstrumentRegistry.key(inst.info.venue, inst.info.symbol));
     }
+  }
+
+  /**
+   * Writes a full book snapshot into the open message: SnapshotBegin, one Modify per level (Snapshot flag),
+   * SnapshotEnd, all with sequence `seq`. Zero-size levels are not written, only counted as skipped.
+   */
+  pushSnapshot(inst: InstrumentScale, seq: bigint, bids: readonly PriceLevel[], asks: readonly PriceLevel[]): void {
+    this.push(inst, EventKind.SnapshotBegin, Side.None, 0n, 0n, 0n, seq, 0n);
+    let zero = 0;
+    for (const [side, list] of [[Side.Bid, bids], [Side.Ask, asks]] as const) {
+      for (const [p, q] of list) {
+        if (q === 0n) zero++;
+        else this.push(inst, EventKind.Modify, side, p, q, 0n, seq, 0n, EventFlag.Snapshot);
+      }
+    }
+    if (zero > 0) this.skip('zero-size snapshot level', zero);
+    this.push(inst, EventKind.SnapshotEnd, Side.None, 0n, 0n, 0n, seq, 0n);
+  }
+
+  /** Writes a depth update into the open message: one Modify per level (size 0 removes), all with `seq` / `prevSeq`. */
+  pushLevelUpdates(inst: InstrumentScale, seq: bigint, prevSeq: bigint, bids: readonly PriceLevel[], asks: readonly PriceLevel[]): void {
+    for (const [side, list] of [[Side.Bid, bids], [Side.Ask, asks]] as const) {
+      for (const [p, q] of list) this.push(inst, EventKind.Modify, side, p, q, 0n, seq, prevSeq);
+    }
+    // An update that changes no level still advances the sequence: a Status event carries it to the engine.
+    if (bids.length + asks.length === 0) this.push(inst, EventKind.Status, Side.None, 0n, 0n, 0n, seq, prevSeq);
   }
 
   /** Closes the message: EndOfMessage on its last event, clamp accounting. */

@@ -6,6 +6,8 @@ import { EventBatch, EventKind, Side } from '../../src/core/event';
 import { OrderBook } from '../../src/book/order-book';
 import { ReferenceL2Book, ReferenceL3Book } from '../../src/book/reference-book';
 
+export { rng } from '../market/synthetic';
+
 export const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'lobster'); // dist/test/book -> test/fixtures
 export const SHARED_LOBSTER = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'data', 'lobster');
 
@@ -13,18 +15,6 @@ export const SHARED_LOBSTER = path.resolve(__dirname, '..', '..', '..', '..', 's
 export function msftMessages(): string {
   const full = path.join(SHARED_LOBSTER, 'MSFT_2012-06-21_34200000_37800000_message_50.csv');
   return fs.existsSync(full) ? full : path.join(FIXTURES, 'MSFT_2012-06-21_34200000_37800000_message_50.head20000.csv.gz');
-}
-
-/** mulberry32: small deterministic PRNG so a failing seed can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface Ev {

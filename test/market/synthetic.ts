@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { EventBatch, EventFlag, EventKind, Side } from '../../src/core/event';
 
-/** Deterministic PRNG (mulberry32): same seed, same stream. */
+/**
+ * Deterministic PRNG (mulberry32): same seed, same stream, so a failing seed can be replayed. The one copy:
+ * test/book/book-fixtures.ts and test/cmm/cmm-fixtures.ts re-export it.
+ */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

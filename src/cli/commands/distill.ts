@@ -2,12 +2,11 @@
 // prints the validation and TEST score tables (MoE, regime-routed, best single, teacher, baselines).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { flagBool, flagNumber, flagString, parseArgs } from '../args';
-import { EngineError, expected } from '../../errors';
-import { CmmDataset, readDataset } from '../../cmm/dataset-file';
+import { flagBool, flagNumber, flagString, openTeacher, parseArgs } from '../args';
+import { expected } from '../../errors';
+import { readDataset } from '../../cmm/dataset-file';
 import { formatScoreTable, runDistill, writeStudentModels } from '../../cmm/distill-run';
 import { readManifest, sha256File } from '../../cmm/models';
-import type { Teacher } from '../../cmm/teacher/teacher';
 
 export const usage = `distill --dataset <file> --teacher <dir | features file> [-o models/students] [--probe probe.json] [--alpha a,b] [--beta a,b] [--dprime 4] [--hidden 32x32] [--top-n 1] [--data-frac 1] [--baselines] [--raw-targets] [--seed 1] [--json]   OFDD students + Hájek-MoE
   --dataset     a dataset built by cmm dataset (students train on its train split, choose everything on validation,
@@ -32,22 +31,6 @@ const numList = (text: string | undefined, flag: string): number[] | undefined =
   if (v.length === 0 || v.some((x) => !Number.isFinite(x))) throw expected('a comma-separated list of numbers', flag, text);
   return v;
 };
-
-async function openTeacher(where: string, ds: CmmDataset): Promise<Teacher> {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(where);
-  } catch {
-    throw new EngineError('E_FILE_NOT_FOUND', `teacher not found: ${where} (train one with cmm teacher, or pass a feature file)`, { file: where });
-  }
-  if (stat.isDirectory()) {
-    const { loadTeacher } = await import('../../cmm/teacher/manifest');
-    return (await loadTeacher(where)).teacher;
-  }
-  const { FeatureFileTeacher } = await import('../../cmm/teacher/feature-file');
-  const spec = { T: ds.header.options.window, F: ds.header.windowFeatures.length, features: [...ds.header.windowFeatures] };
-  return new FeatureFileTeacher(where, { inputSpec: spec });
-}
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json', 'baselines', 'raw-targets']);

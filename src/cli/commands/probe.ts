@@ -2,12 +2,11 @@
 // (layers × tasks heatmap, one panel per regime) and prints the table.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { flagBool, flagNumber, flagString, parseArgs } from '../args';
-import { EngineError, expected } from '../../errors';
+import { flagBool, flagNumber, flagString, openTeacher, parseArgs } from '../args';
+import { expected } from '../../errors';
 import { readDataset } from '../../cmm/dataset-file';
 import { probeTeacher } from '../../cmm/probe';
 import { formatProbeTable, renderProbePng } from '../../cmm/probe-report';
-import type { Teacher } from '../../cmm/teacher/teacher';
 
 export const usage = `probe --dataset <file> --teacher <models/teacher | features file> -o <dir> [--baseline window|student] [--max-samples N] [--json]   fluorescent probe of teacher layers
   --dataset      a dataset built by cmm dataset (probe fits on its train split, scores on its test split)
@@ -16,22 +15,6 @@ export const usage = `probe --dataset <file> --teacher <models/teacher | feature
   --baseline     raw inputs of the baseline probe: the flattened teacher window (default) or the student vector x_t
   --max-samples  at most N rows per split, evenly spaced in time (default: all)
   --json         also print probe.json as one line on stdout`;
-
-async function openTeacher(where: string, ds: ReturnType<typeof readDataset>): Promise<Teacher> {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(where);
-  } catch {
-    throw new EngineError('E_FILE_NOT_FOUND', `teacher not found: ${where} (train one with cmm teacher, or pass a feature file)`, { file: where });
-  }
-  if (stat.isDirectory()) {
-    const { loadTeacher } = await import('../../cmm/teacher/manifest');
-    return (await loadTeacher(where)).teacher;
-  }
-  const { FeatureFileTeacher } = await import('../../cmm/teacher/feature-file');
-  const spec = { T: ds.header.options.window, F: ds.header.windowFeatures.length, features: [...ds.header.windowFeatures] };
-  return new FeatureFileTeacher(where, { inputSpec: spec });
-}
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json']);
