@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Rebuilds every shipped model from ../shared/data, in order: event log → dataset (in .cache/, rebuildable, not
-# shipped) → reference teacher (models/teacher/) → probe report (.cache/probe) → [students: see TODO below]. Needs a build (npm ci / tsc).
-#   scripts/train-models.sh            every step
+# shipped) → reference teacher (models/teacher/) → probe report (.cache/probe) → OFDD students + Hájek-MoE
+# (models/students/). Needs a build (npm ci / tsc).
+#   scripts/train-models.sh            every step (about 35 min on this 2-core machine: teacher 25-30, students 5)
 #   scripts/train-models.sh teacher    data + teacher only
+#   scripts/train-models.sh students   data + probe + students from the teacher already in models/teacher (5 min)
 # Environment: DATA (default ../shared/data), CACHE (default .cache/data), TEACHER_BUDGET (default 25m),
-# TEACHER_SEED (default 1). One training thread (tfjs wasm): about 25-30 min on this 2-core machine.
+# TEACHER_SEED (default 1), STUDENTS_DIR (default models/students; point it elsewhere to check a rebuild against
+# the shipped students without replacing them). The teacher trains on one thread (tfjs wasm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +17,10 @@ STEP=${1:-all}
 CMM="node dist/src/cli/cmm.js"
 LOG="$CACHE/binance-usdm.cmmlog"
 DS="$CACHE/binance-usdm.cmmds"
+STUDENTS_DIR=${STUDENTS_DIR:-models/students}
 mkdir -p "$CACHE"
 
-case "$STEP" in all|teacher) ;; *) echo "usage: scripts/train-models.sh [all|teacher]" >&2; exit 2 ;; esac
+case "$STEP" in all|teacher|students) ;; *) echo "usage: scripts/train-models.sh [all|teacher|students]" >&2; exit 2 ;; esac
 
 # 1. One event log with both Binance USD-M perpetuals (BTCUSDT, ETHUSDT), merged by receive time.
 IMPORT_CMD="cmm import binance $DATA/binance/usdm_btcusdt_20240808.gz $DATA/binance/usdm_ethusdt_20240808.gz -o $LOG"
@@ -29,17 +33,20 @@ $CMM dataset "$LOG" -o "$DS" --horizon 1s --every 0.05s --window 32 --split 0.6,
 
 # 3. Reference teacher: 4 layers, d = 64, TRAIN split only (validation = its later slice), 25-minute budget, seed 1;
 #    ONNX + manifest in models/teacher/, TEST-split scores recorded in the manifest.
-$CMM teacher train --dataset "$DS" -o models/teacher --layers 4 --d 64 --seed "${TEACHER_SEED:-1}" \
-  --time-budget "${TEACHER_BUDGET:-25m}" --describe "event log built with: $IMPORT_CMD"
+if [ "$STEP" != students ]; then
+  $CMM teacher train --dataset "$DS" -o models/teacher --layers 4 --d 64 --seed "${TEACHER_SEED:-1}" \
+    --time-budget "${TEACHER_BUDGET:-25m}" --describe "event log built with: $IMPORT_CMD"
+fi
 
 [ "$STEP" = teacher ] && exit 0
 
 # 4. Fluorescent probe of the shipped teacher (a report, not a model: fit on train, scored on test).
 $CMM probe --dataset "$DS" --teacher models/teacher -o .cache/probe
 
-# TODO (students): `cmm distill` exists but fails on this dataset today: with h = 50 events the mid target is
-# 0 on all but 17 of 35,518 samples (one Binance depth@0ms diff is ~77 level events, so the horizon almost never
-# reaches the next book change), and distill stops at "probe cell mid/low has no defined R²". Enable this line once
-# the horizon is settled (e.g. --horizon 500 gives 37 % non-zero mid targets) and the teacher is retrained on it:
-#   $CMM distill --dataset "$DS" --teacher models/teacher -o models/students
-echo "train-models: teacher and probe done; the students (cmm distill) are still TODO in scripts/train-models.sh" >&2
+# 5. Students: 9 OFDD students (3 tasks × 3 regimes, 11 → 32 → 32 → d'+1) + Hájek-MoE, and the baselines the
+#    experiments need (no distillation, plain KD, ridge), distilled from models/teacher on the TRAIN split. d' from
+#    {2, 4, 8}, α from {1, 3, 10} and β from {0, 1} are chosen per task on the validation split; TEST-split scores are
+#    recorded in the manifest. Seed 1, one thread, about 5 minutes. From the same dataset and teacher this gives a
+#    students.onnx byte-identical to the shipped one (same sha256, same test scores).
+$CMM distill --dataset "$DS" --teacher models/teacher -o "$STUDENTS_DIR" --dprime 2,4,8 --alpha 1,3,10 --beta 0,1 \
+  --hidden 32x32 --baselines --seed 1
