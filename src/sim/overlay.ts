@@ -11,7 +11,10 @@ import { FlashCrash, Injector, crashOffsetFraction, crashParams, crashPhaseAt, v
  * - Computes an offset path O(t) on the price grid (`priceStepTicks`): a flash crash contributes
  *   crashOffsetFraction(t) × the instrument's price at the crash time (mid, else last trade); a reversal
  *   contributes −2·d·(t − t_r) after t_r, with d the source's average drift from the start to t_r (or
- *   `reversalDriftTicksPerSecond`), so the drift after t_r is the negative of the drift before.
+ *   `reversalDriftTicksPerSecond`), so the drift after t_r is the negative of the drift before. An estimated
+ *   d is floored in magnitude at `minReversalDriftPerHour` of the price (sign kept, + when 0): a recording
+ *   that went nowhere before t_r still gets a reversal to test (the LOBSTER MSFT hour drifts by less than a
+ *   cent, so the plain rule shifted no price at all).
  * - Every price after an injector starts is shifted by O(t). When O changes (checked only between messages),
  *   the book is re-keyed: one synthetic message SnapshotBegin, the source book shifted by the new O (L2
  *   levels or L3 Adds), SnapshotEnd, seq = the instrument's last seq, prev_seq = 0 (no gap is reported).
@@ -31,6 +34,11 @@ export interface OverlayOptions {
   crashBidKeep?: number;
   /** Drift (ticks per second) to reverse at a reversal; default: estimated from the stream before it. */
   reversalDriftTicksPerSecond?: number;
+  /**
+   * Smallest magnitude of an estimated reversal drift, as a fraction of the price per hour. Default 0.02 (the
+   * generator's trend drift, ±2 % an hour); 0 keeps the source's drift as it is.
+   */
+  minReversalDriftPerHour?: number;
   /**
    * Offsets are whole multiples of this many ticks, so shifted prices stay on the venue's price grid.
    * Default: inferred per instrument as the gcd of the prices seen before the first injector starts (e.g. 100
@@ -78,6 +86,8 @@ export class InjectorOverlay {
     if (!(keep > 0 && keep <= 1)) throw expected('a fraction in (0, 1]', 'crashBidKeep', keep);
     const step = options.priceStepTicks;
     if (step !== undefined && !(Number.isSafeInteger(step) && step >= 1)) throw expected('a positive integer', 'priceStepTicks', step);
+    const floor = options.minReversalDriftPerHour;
+    if (floor !== undefined && !(Number.isFinite(floor) && floor >= 0)) throw expected('a non-negative fraction', 'minReversalDriftPerHour', floor);
     this.keepWhileFalling = keep;
     this.crashes = injectors.filter((i): i is FlashCrash => i.kind === 'flash-crash').map(crashParams);
     this.reversals = injectors.filter((i) => i.kind === 'reversal').map((i) => i.atSeconds).sort((a, b) => a - b);
@@ -130,7 +140,7 @@ export class InjectorOverlay {
       if (t < tr) return;
       if (Number.isNaN(st.reversalDrift[k])) {
         const now = this.referencePrice(st, 0); // the source's own trend, not the offsets added so far
-        st.reversalDrift[k] = this.options.reversalDriftTicksPerSecond ?? (tr > 0 && !Number.isNaN(st.firstRef) ? (now - st.firstRef) / tr : 0);
+        st.reversalDrift[k] = this.options.reversalDriftTicksPerSecond ?? this.estimatedDrift(st, now, tr);
       }
       offset += -2 * st.reversalDrift[k] * (t - tr);
     });
@@ -139,6 +149,13 @@ export class InjectorOverlay {
     const ref = st.firstRef; // cheap stand-in for the price level: keeps shifted prices ≥ 1 tick
     if (!Number.isNaN(ref) && ref + rounded < step) rounded = -Math.floor((ref - step) / step) * step;
     return { offset: rounded, keep: st.info.bookType === 'L2' ? keep : 1 };
+  }
+
+  /** The source's average drift (ticks per second) from its first price to `now` at tr, floored (see above). */
+  private estimatedDrift(st: InstrumentState, now: number, tr: number): number {
+    const d = tr > 0 && !Number.isNaN(st.firstRef) && !Number.isNaN(now) ? (now - st.firstRef) / tr : 0;
+    const min = Number.isNaN(now) ? 0 : ((this.options.minReversalDriftPerHour ?? 0.02) * now) / 3600;
+    return Math.abs(d) >= min ? d : d < 0 ? -min : min;
   }
 
   /** Source mid when both sides are known, else the last trade; NaN when nothing is known yet. Plus `shift`. */

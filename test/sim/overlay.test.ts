@@ -68,6 +68,22 @@ test('a reversal overlay turns a bull stream into a falling one after t', () => 
   assert.ok(after < -0.083, `after ${after}`);
 });
 
+test('a reversal of a stream that went nowhere still turns it: the drift is floored at 2 % of the price an hour', () => {
+  const flat = generateMarket({ seconds: 1200, regime: 'low', seed: 5 });
+  const src = checkL2Stream(flat.bytes).midPerSecond;
+  const out = checkL2Stream(concat(overlayInjectors([flat.bytes], instruments, [{ kind: 'reversal', atSeconds: 600 }])), { allowZeroPrevSeq: true }).midPerSecond;
+  const min = (0.02 * src[600]) / 3600; // ticks per second
+  const own = Math.abs(src[600] - src[0]) / 600;
+  assert.ok(own < min, `the source drifted ${own} ticks/s, more than the floor ${min}: pick a flatter seed`);
+  for (let s = 0; s < 600; s++) assert.equal(out[s], src[s], `second ${s} is untouched`);
+  // After t the overlay adds -2 d (t - 600) with |d| = the floor: about 2 × 0.02 × price × 599 / 3600 at the end.
+  const shift = out[1199] - src[1199];
+  assert.ok(Math.abs(Math.abs(shift) - 2 * min * 599) <= 2, `shift ${shift} vs ±${2 * min * 599}`);
+  // With the floor off, the reversal of this flat stream moves the price by much less.
+  const plain = checkL2Stream(concat(overlayInjectors([flat.bytes], instruments, [{ kind: 'reversal', atSeconds: 600 }], { minReversalDriftPerHour: 0 })), { allowZeroPrevSeq: true }).midPerSecond;
+  assert.ok(Math.abs(plain[1199] - src[1199]) < Math.abs(shift) / 2, `without the floor: ${plain[1199] - src[1199]}`);
+});
+
 test('L3 streams are re-keyed with Adds; other instruments pass through untouched', () => {
   const l3: InstrumentInfo = { id: 0, symbol: 'AAPL', venue: 'nasdaq', tickSize: 0.01, lotSize: 1, bookType: 'L3' };
   const other: InstrumentInfo = { id: 1, symbol: 'MSFT', venue: 'nasdaq', tickSize: 0.01, lotSize: 1, bookType: 'L3' };
