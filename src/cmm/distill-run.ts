@@ -148,8 +148,14 @@ export function distillFromFeatures(dataset: CmmDataset, tf: TeacherFeatures, ra
   if (o.dataFrac < 1) ({ ds, cuts: regimeCuts } = refitRegimes(ds, trainPrefix(ds, o.dataFrac)));
   const trainAll = trainPrefix(ds, o.dataFrac), valAll = sampleIndices(ds, 'validation'), testAll = sampleIndices(ds, 'test');
   const train = splitByRegime(ds, trainAll, R), val = splitByRegime(ds, valAll, R), testR = splitByRegime(ds, testAll, R);
+  const trainPerRegime = train.map((x) => x.length); // before any pooled fallback
+  if (trainAll.length === 0) throw new EngineError('E_INVALID_ARG', `the dataset has no training rows${o.dataFrac < 1 ? ` in the first ${o.dataFrac} of the training split` : ''}: cannot train students`);
+  // A regime with no training rows (a short or quiet recording whose volatility cut points coincide, so the middle
+  // band is empty) gets students trained on every training row: a pooled fallback, recorded in the notes.
   train.forEach((rows, r) => {
-    if (rows.length === 0) throw new EngineError('E_INVALID_ARG', `regime ${h.regimes[r]} has no training rows${o.dataFrac < 1 ? ` in the first ${o.dataFrac} of the training split` : ''}: cannot train its students`);
+    if (rows.length > 0) return;
+    train[r] = trainAll;
+    notes.push(`regime ${h.regimes[r]} has no training rows${o.dataFrac < 1 ? ` in the first ${o.dataFrac} of the training split` : ''}: its students are trained on every training row (pooled)`);
   });
   val.forEach((rows, r) => {
     if (rows.length === 0) notes.push(`regime ${h.regimes[r]} has no validation rows: its students stop on training loss`);
@@ -302,7 +308,7 @@ export function distillFromFeatures(dataset: CmmDataset, tf: TeacherFeatures, ra
     spec, shape, students, targets: c.targets, norm, dPrime: c.dPrime, hidden: c.hidden, alpha: c.alpha, beta: c.beta, topN: o.topN, seed: o.seed,
     dataFrac: o.dataFrac, moe: tuned.choices, bestSingle, selection, baselineInfo: info,
     scores: { validation, test: testScored.table, testByRegime },
-    rows: { train: train.map((x) => x.length), validation: val.map((x) => x.length), test: testR.map((x) => x.length) },
+    rows: { train: trainPerRegime, validation: val.map((x) => x.length), test: testR.map((x) => x.length) },
     seconds: { students: tStudents, baselines: tBaselines, total: (Date.now() - t0) / 1000 },
     training: { ...DEFAULT_STUDENT_TRAINING, ...o.training },
     regimeCuts,

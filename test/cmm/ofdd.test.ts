@@ -193,13 +193,19 @@ test('--data-frac trains on a time prefix of each source', () => {
   assert.throws(() => trainPrefix(ds, 0), /fraction in \(0, 1\]/);
 });
 
-test('bad inputs: a missing probe cell and an empty regime give clear errors', () => {
+test('bad inputs: a missing probe cell gives a clear error; an empty regime falls back to pooled students, noted', () => {
   const r2 = [0, 1, 2].map(() => TASKS.map(() => REGIMES.map(() => 0.3)));
   for (let l = 0; l < L; l++) r2[l][1][2] = NaN;
   assert.throws(() => rankLayers({ r2, fluorescence: r2, tasks: TASKS, regimes: REGIMES }, TASKS, REGIMES, L, 'x'), /spread\/high has no defined R²/);
   assert.throws(() => rankLayers({ r2: r2.slice(0, 2), fluorescence: r2, tasks: TASKS, regimes: REGIMES }, TASKS, REGIMES, L, 'x'), /probe R² for 3 teacher layers/);
   const { ds, tf } = synthetic(900, 31, { emptyRegime: 2 });
-  assert.throws(() => distillFromFeatures(ds, tf, plantedRanking(), { training: { maxEpochs: 1 } }), /regime high has (no training rows|0 training rows)/);
+  const r = distillFromFeatures(ds, tf, plantedRanking(), { alphas: [1], betas: [0], training: { maxEpochs: 1 }, moeGrid: { lengthScales: [1], taus: [0], kernels: ['isotropic'], D: 8 } });
+  assert.equal(r.rows.train[2], 0, 'the row count reports the empty regime as empty');
+  assert.ok(r.notes.some((n) => /regime high has no training rows: its students are trained on every training row \(pooled\)/.test(n)), r.notes.join('; '));
+  assert.equal(r.students.length, 9, 'the empty regime still has its three students');
+  const h = ds.header;
+  const noRows = { ...ds, regime: new Uint8Array(h.samples) }; // every row in regime low: no regime has rows but low
+  assert.ok(distillFromFeatures(noRows, tf, plantedRanking(), { alphas: [1], betas: [0], training: { maxEpochs: 1 }, moeGrid: { lengthScales: [1], taus: [0], kernels: ['isotropic'], D: 8 } }).notes.filter((n) => /pooled/.test(n)).length === 2);
 });
 
 test('cmm distill end to end with a feature-file teacher writes students.onnx + manifest and prints the table', () => {
