@@ -186,19 +186,19 @@ export class SimExchange {
         o.stamp = book.nextStamp;
         o.requeue = false;
       }
-      // Depth changes at our level.
-      for (let c = 0; c < book.nChanges; c++) {
-        if (book.chSide[c] === o.side && book.chPrice[c] === o.price && !fifo) {
-          o.front = frontAfterDepthChange(this.queueModel, this.queuePower, o.front, book.chPrev[c], book.chNew[c], o.traded);
-          o.traded = 0;
+      if (!fifo) {
+        // Depth changes at our level.
+        for (let c = 0; c < book.nChanges; c++) {
+          if (book.chSide[c] === o.side && book.chPrice[c] === o.price) {
+            o.front = frontAfterDepthChange(this.queueModel, this.queuePower, o.front, book.chPrev[c], book.chNew[c], o.traded);
+            o.traded = 0;
+          }
         }
-      }
-      if (fifo && book.ordFound && book.ordSide === o.side && book.ordPrice === o.price) {
+      } else if (book.ordFound && book.ordSide === o.side && book.ordPrice === o.price) {
         if (book.ordStamp < o.stamp) o.front = Math.max(0, o.front - book.ordDelta);
         else if (book.ordExec && book.ordDelta > 0) {
           // An order behind us traded: FIFO would have filled us first.
           if (this.fill(i, o.price, Math.min(o.leaves, book.ordDelta), nowNs)) i--;
-          continue;
         }
       }
     }
@@ -335,9 +335,12 @@ export class SimExchange {
   }
 
   private remove(k: number): void {
-    const o = this.orders[k];
-    this.resting[o.side]--;
-    this.orders.splice(k, 1);
+    const orders = this.orders;
+    this.resting[orders[k].side]--;
+    // Shift the later orders down (order kept) rather than splice(), which allocates the removed array.
+    const last = orders.length - 1;
+    for (let i = k; i < last; i++) orders[i] = orders[i + 1];
+    orders.pop();
   }
 
   private find(clientId: number): number {

@@ -8,6 +8,9 @@ import { EngineError } from '../errors';
 import { EventLogReader } from '../log/event-log';
 import { Feature, MarketEngine, MarketEngineOptions, NUM_FEATURES } from '../market/market-engine';
 
+const K_SNAPSHOT_END = EventKind.SnapshotEnd;
+const K_CLEAR = EventKind.Clear;
+
 export interface TapeBatch {
   /** 64-byte event rows of the tape's instrument (8-byte aligned). */
   events: Uint8Array;
@@ -93,6 +96,13 @@ export class TapeBuilder {
       feats.set(this.featAll.subarray(0, count * NUM_FEATURES));
     }
     let k = 0;
+    // The per-row state in locals (written back after the loop): no field traffic per event.
+    let originHi = this.originHi;
+    let originLo = this.originLo;
+    let hasOrigin = this.hasOrigin;
+    let lastT = this.lastT;
+    let lastSeq = this.lastSeq;
+    let isStale = this.stale;
     for (let r = 0; r < count; r++) {
       const w = r * 16;
       if (u32[w + 14] !== id) continue;
@@ -106,26 +116,32 @@ export class TapeBuilder {
         hi = i32[w + 3]; // ts_local
         lo = u32[w + 2];
       }
-      if (!this.hasOrigin) {
-        this.originHi = hi;
-        this.originLo = lo;
-        this.hasOrigin = true;
+      if (!hasOrigin) {
+        originHi = hi;
+        originLo = lo;
+        hasOrigin = true;
       }
-      let ts = (hi - this.originHi) * 4294967296 + (lo - this.originLo);
-      if (ts < this.lastT) ts = this.lastT; // clamp a backwards step: the replay clock never runs back
-      this.lastT = ts;
+      let ts = (hi - originHi) * 4294967296 + (lo - originLo);
+      if (ts < lastT) ts = lastT; // clamp a backwards step: the replay clock never runs back
+      lastT = ts;
       const seq = u32[w + 11] * 4294967296 + u32[w + 10];
-      if (seq !== 0 && seq !== this.lastSeq) {
+      if (seq !== 0 && seq !== lastSeq) {
         const prev = u32[w + 13] * 4294967296 + u32[w + 12];
-        if (prev !== 0 && this.lastSeq !== 0 && prev !== this.lastSeq) this.stale = true;
-        this.lastSeq = seq;
+        if (prev !== 0 && lastSeq !== 0 && prev !== lastSeq) isStale = true;
+        lastSeq = seq;
       }
-      const kind = events[r * EVENT_SIZE + 60];
-      if (kind === EventKind.SnapshotEnd) this.stale = false;
-      else if (kind === EventKind.Clear) this.stale = true;
-      stale[k] = this.stale ? 1 : 0;
+      const kind = events[w * 4 + 60]; // byte 60 of row r (w * 4 = r * EVENT_SIZE)
+      if (kind === K_SNAPSHOT_END) isStale = false;
+      else if (kind === K_CLEAR) isStale = true;
+      stale[k] = isStale ? 1 : 0;
       t[k++] = ts;
     }
+    this.originHi = originHi;
+    this.originLo = originLo;
+    this.hasOrigin = hasOrigin;
+    this.lastT = lastT;
+    this.lastSeq = lastSeq;
+    this.stale = isStale;
     return { events: out, count: n, features: feats, t, stale };
   }
 
