@@ -27,8 +27,12 @@ function num(x, digits) {
 const pm = (v) => (v ? `${num(v.mean)} ± ${num(v.std)}` : '—');
 const row = (cells) => `| ${cells.join(' | ')} |`;
 const table = (head, rows) => [row(head), row(head.map(() => '---')), ...rows.map(row)].join('\n');
-/** Bold the cell holding the highest value of a row (ties: every one of them; none when all are equal). */
-function boldBest(cells, values) {
+/**
+ * Bold the cell holding the highest value of a row (ties: every one of them; none when all are equal). Values
+ * are compared as printed, so 0.000 beside −0.000…1 printed as 0.000 is a tie, not a win.
+ */
+function boldBest(cells, raw) {
+  const values = raw.map((v) => (Number.isFinite(v) ? Number(num(v).replace('−', '-')) : v));
   const finite = values.filter((v) => Number.isFinite(v));
   const best = Math.max(...finite);
   if (finite.every((v) => v === best)) return cells;
@@ -62,6 +66,8 @@ function robustnessTables(r) {
     const cells = STRATEGIES.map((k) => (by[k] ? `${num(by[k].epnl)} / ${num(by[k].maxDrawdown)}` : '—'));
     return [`${e.scenario} (episode ${e.episode})`, ...boldBest(cells, STRATEGIES.map((k) => by[k]?.epnl))];
   });
+  // A base market that cannot be run takes its scenarios with it: list the bases, as the main table does.
+  const failed = (r.failed ?? []).map((f) => `${f.scenario} (${f.reason.replace(/^E_[A-Z_]+: /, '')})`).join('; ');
   const seg = Object.entries(r.segments).map(([name, by]) =>
     [`${name} (${Object.values(by)[0]?.n ?? 0} episodes)`, ...STRATEGIES.map((k) => (by[k] ? pm(by[k]) : '—'))]);
   return [
@@ -74,6 +80,7 @@ function robustnessTables(r) {
     'Mean EPnL rank per test episode (1 = best) by segment, over every scenario:',
     '',
     table(['segment', ...STRATEGIES.map((s) => LABEL[s])], seg),
+    failed ? `\nNot run: ${failed}.` : '',
   ].join('\n');
 }
 

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { EngineError, expected } from '../errors';
 import { EventLogReader, EventLogWriter } from '../log/event-log';
 import { MarketGenerator } from '../sim/generator';
-import { InjectorOverlay } from '../sim/overlay';
+import { InjectorOverlay, OVERLAY_REKEY_DEFAULTS } from '../sim/overlay';
 import { Injector, RegimeMode, Trend } from '../sim/scenario';
 
 /** One market an experiment runs on: where its event log comes from. */
@@ -112,7 +112,8 @@ function generate(m: MarketSpec, cacheDir: string, log: (line: string) => void):
 function injectReplay(m: MarketSpec, baseLog: string, cacheDir: string, log: (line: string) => void): string {
   const out = path.join(cacheDir, `${m.name}.cmm`);
   const key = path.join(cacheDir, `${m.name}.key`);
-  const want = `${baseLog}@${stamp(baseLog)} ${JSON.stringify(m.inject)}`;
+  // The re-key bounds are in the key: logs built by an overlay with other (or no) bounds are rebuilt.
+  const want = `${baseLog}@${stamp(baseLog)} ${JSON.stringify(m.inject)} ${JSON.stringify(OVERLAY_REKEY_DEFAULTS)}`;
   if (fs.existsSync(out) && fs.existsSync(key) && fs.readFileSync(key, 'utf8') === want) return out;
   log(`inject ${m.inject!.map((i) => `${i.kind}@${i.atSeconds.toFixed(1)}s`).join(', ')} into ${path.basename(baseLog)} -> ${out}`);
   const reader = EventLogReader.open(baseLog);

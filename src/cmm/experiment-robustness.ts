@@ -3,7 +3,8 @@
 // the clean market), plus bull / bear / sideways segments: generated trending and flat markets, and every clean
 // market's test episodes grouped by their mid move (|Δmid| > σ·√T, σ from the training split).
 // Students, γ and the teacher's schedule come from the CLEAN market's training/validation data (identical up to the
-// injection, which lies in the test split), so the injected event is unseen by every model.
+// injection, which lies in the test split), so the injected event is unseen by every model. By default it runs on
+// every real market of the main experiment (those under --data) and on the generated ones.
 import { EngineError } from '../errors';
 import { BacktestResult } from '../backtest/run';
 import { Feature, NUM_FEATURES } from '../market/market-engine';
@@ -17,8 +18,6 @@ import {
 import { meanStd } from '../backtest/metrics';
 import { MarketSpec, generatedMarkets, pickMarkets, realMarkets } from './experiment-data';
 import { PreparedMarket, prepareMarket } from './experiment-models';
-
-export const DEFAULT_REPLAY_BASES = ['lobster_msft_20120621', 'lobster_amzn_20120621'];
 
 interface Scenario {
   name: string;
@@ -57,14 +56,15 @@ function episodeMoves(bt: BacktestResult, tapeBatches: PreparedMarket['tape']['b
 
 type Segment = 'bull' | 'bear' | 'sideways';
 
-function segmentsOf(bt: BacktestResult, pm: PreparedMarket): Segment[] {
+/** Each test episode's trend segment, and its mid change in the price currency (ticks × tick size). */
+function segmentsOf(bt: BacktestResult, pm: PreparedMarket): { segments: Segment[]; midMoves: number[] } {
   const moves = episodeMoves(bt, pm.tape.batches);
   const k = bt.calibration.sigma * Math.sqrt(bt.config.episodeLenNs / 1e9);
-  return moves.map((d) => (d > k ? 'bull' : d < -k ? 'bear' : 'sideways'));
+  return { segments: moves.map((d) => (d > k ? 'bull' : d < -k ? 'bear' : 'sideways')), midMoves: moves.map((d) => d * pm.tape.instrument.tickSize) };
 }
 
 export async function runRobustness(o: ExperimentOptions, override?: { replayBases?: MarketSpec[]; generated?: MarketSpec[] }): Promise<ExperimentOutput> {
-  const replayBases = override?.replayBases ?? pickMarkets(realMarkets(o.dataDir), o.markets ?? DEFAULT_REPLAY_BASES.join(','));
+  const replayBases = override?.replayBases ?? pickMarkets(realMarkets(o.dataDir), o.markets ?? 'all');
   const genAll = o.generated ? [...generatedMarkets(o.generatedMinutes, o.seed), {
     name: `gen_switching_bear_s${o.seed + 2}`, kind: 'generated' as const, generate: { minutes: o.generatedMinutes, regime: 'switching' as const, trend: 'bear' as const, seed: o.seed + 2 },
     description: `generated: ${o.generatedMinutes} min, switching volatility, bear drift 2 %/h, seed ${o.seed + 2}`,
@@ -72,7 +72,7 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
   const genBases = override?.generated ?? pickMarkets(genAll, o.markets ?? 'gen_');
   if (replayBases.length + genBases.length === 0) throw new EngineError('E_CONFIG', `no market to run the robustness experiment on (--markets ${o.markets ?? 'default'})`);
   const ctx = await ExperimentContext.open(o);
-  const rows: { scenario: string; base: string; event: string; result: MarketResult; eventEpisode: number | null; segments: Segment[] }[] = [];
+  const rows: { scenario: string; base: string; event: string; result: MarketResult; eventEpisode: number | null; segments: Segment[]; midMoves: number[] }[] = [];
   const failed: { scenario: string; reason: string }[] = [];
   const pics: MarketPictures[] = [];
   try {
@@ -85,11 +85,11 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
         const models = await marketModels(ctx, basePm);
         students = models.students;
         const { result, backtest } = evaluateMarket(ctx, basePm, models, { baselines: ['fixed', 'as', 'rl'], variants: [...CMM_VARIANTS] });
-        rows.push({ scenario: base.name, base: base.name, event: base.generate?.trend ? `none (${base.generate.trend})` : 'none', result, eventEpisode: null, segments: segmentsOf(backtest, basePm) });
+        rows.push({ scenario: base.name, base: base.name, event: base.generate?.trend ? `none (${base.generate.trend})` : 'none', result, eventEpisode: null, ...segmentsOf(backtest, basePm) });
         pics.push(marketPictures(result, backtest, `${base.name} (clean)`));
       } catch (err) {
         if (!(err instanceof EngineError)) throw err;
-        failed.push({ scenario: base.name, reason: err.message });
+        failed.push({ scenario: base.name, reason: `${err.code}: ${err.message}` });
         o.log(`${base.name}: skipped (${err.message})`);
         continue;
       }
@@ -108,11 +108,11 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
           const { result, backtest } = evaluateMarket(ctx, pmi, models, { baselines: ['fixed', 'as', 'rl'], variants: [...CMM_VARIANTS] });
           const atNs = sc.event!.atSeconds * 1e9 + pmi.tape.firstNs;
           const ev = backtest.windows.findIndex((w) => atNs >= w.startNs && atNs < w.endNs);
-          rows.push({ scenario: sc.name, base: base.name, event: `${sc.event!.kind} at ${sc.event!.atSeconds} s`, result, eventEpisode: ev >= 0 ? ev : null, segments: segmentsOf(backtest, pmi) });
+          rows.push({ scenario: sc.name, base: base.name, event: `${sc.event!.kind} at ${sc.event!.atSeconds} s`, result, eventEpisode: ev >= 0 ? ev : null, ...segmentsOf(backtest, pmi) });
           pics.push(marketPictures(result, backtest, sc.name));
         } catch (err) {
           if (!(err instanceof EngineError)) throw err;
-          failed.push({ scenario: sc.name, reason: err.message });
+          failed.push({ scenario: sc.name, reason: `${err.code}: ${err.message}` });
           o.log(`${sc.name}: skipped (${err.message})`);
         }
       }
@@ -161,7 +161,7 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
   ].join('\n');
   const result = {
     experiment: 'robustness', createdAt: new Date().toISOString(), seed: o.seed, students: o.students,
-    scenarios: rows.map((r) => ({ scenario: r.scenario, base: r.base, event: r.event, eventEpisode: r.eventEpisode, segments: r.segments, result: r.result })),
+    scenarios: rows.map((r) => ({ scenario: r.scenario, base: r.base, event: r.event, eventEpisode: r.eventEpisode, segments: r.segments, midMoves: r.midMoves, result: r.result })),
     eventEpisodes: eventRows, segments: segTable, failed,
   };
   const groups: BarGroup[] = eventRows.map((e) => ({ label: e.scenario, bars: e.strategies.map((s) => ({ name: s.name, mean: s.maxDrawdown, std: 0 })) }));
@@ -171,7 +171,7 @@ export async function runRobustness(o: ExperimentOptions, override?: { replayBas
     pngs['robustness.png'] = picturesPng(pics, 'bars', sub);
     pngs['robustness-curves.png'] = picturesPng(pics, 'curves', sub);
   }
-  if (groups.length) pngs['robustness-events.png'] = panelsPng(groups.map((g) => (c, x, y, w, h) => drawBarPanel(c, `${g.label}: max drawdown in the event episode`, 'MaxDD', [{ ...g, label: 'event episode' }], x, y, w, h)), 2, 800, 380, sub);
+  if (groups.length) pngs['robustness-events.png'] = panelsPng(groups.map((g) => (c, x, y, w, h) => drawBarPanel(c, `${g.label} (event episode)`, 'MaxDD', [{ ...g, label: 'event episode' }], x, y, w, h)), 2, 800, 380, sub);
   const files = writeResults(o.outDir, 'robustness', result, pngs);
   return { result, text, files };
 }

@@ -15,14 +15,23 @@ import { FlashCrash, Injector, crashOffsetFraction, crashParams, crashPhaseAt, v
  *   d is floored in magnitude at `minReversalDriftPerHour` of the price (sign kept, + when 0): a recording
  *   that went nowhere before t_r still gets a reversal to test (the LOBSTER MSFT hour drifts by less than a
  *   cent, so the plain rule shifted no price at all).
- * - Every price after an injector starts is shifted by O(t). When O changes (checked only between messages),
- *   the book is re-keyed: one synthetic message SnapshotBegin, the source book shifted by the new O (L2
- *   levels or L3 Adds), SnapshotEnd, seq = the instrument's last seq, prev_seq = 0 (no gap is reported).
+ * - O moves in whole steps of max(grid, `minOffsetStepBps` of the price): the smallest multiple of the price
+ *   grid that is at least 1 basis point (default) of the source price when the first injector starts.
+ * - Every price after an injector starts is shifted by O(t). When O changes (checked only between messages,
+ *   and at most once per `minRekeyIntervalMs` of stream time), the book is re-keyed: one synthetic message
+ *   SnapshotBegin, the whole source book shifted by the new O (L2 levels or L3 Adds), SnapshotEnd, seq = the
+ *   instrument's last seq, prev_seq = 0 (no gap is reported).
  * - While a crash is falling, displayed L2 bid quantities are thinned to ceil(q × crashBidKeep) (liquidity
  *   withdrawal; not on L3, whose later Cancel quantities refer to the source orders) and each re-key adds a
  *   synthetic aggressive SELL trade print (1 lot) at the new best bid.
- * Cost: a re-key is one event per level or order, once per grid step of offset change (a 5 % crash on a price
- * of 10,000 steps re-keys 500 times during the fall).
+ * Cost: a re-key is one event per level or order plus 3, so an event adds at most R × (book size + 3) events,
+ * with R, the number of re-keys, bounded whatever the tick size and the message rate:
+ *   crash:    R ≤ min(depthBps·(1 + recoveryFraction) / stepBps, (dropSeconds + recoverySeconds) / interval) + 4
+ *             (the offset is monotone in each phase; +2 for the thinning switching on and off, +2 for rounding)
+ *   reversal: R ≤ min(|O at the end| / step, (end − t_r) / interval) + 1
+ * A 3 % crash with the defaults re-keys at most 454 times; without the bounds a 3 % fall of a 60,000 USDT price
+ * on a 0.1 grid is 18,000 steps, re-keyed at nearly every message of a busy feed. The book is always re-keyed
+ * whole, so the consumer sees exactly the shifted source book; the bounds limit how often, not how much.
  * Limits: the replayed participants do not react (no impact, no real liquidity change besides the
  * thinning); L3 queue priority is rebuilt in arrival order at every re-key; offsets are whole ticks and are
  * capped so prices stay ≥ 1 tick; inserted trades are prints, not executions against the book.
@@ -45,7 +54,18 @@ export interface OverlayOptions {
    * for LOBSTER prices in 1/10000 USD that trade in cents; 1 for most crypto feeds).
    */
   priceStepTicks?: number;
+  /**
+   * Smallest offset step, in basis points of the source price when the first injector starts; the step is the
+   * smallest whole multiple of the price grid at least this large. Default 1; 0: one grid step (re-keys once
+   * per tick of offset change, the unbounded behaviour).
+   */
+  minOffsetStepBps?: number;
+  /** Least stream time between two re-keys of an instrument, milliseconds. Default 50; 0: no limit. */
+  minRekeyIntervalMs?: number;
 }
+
+/** Defaults of the bounds on re-keys (see OverlayOptions); part of the cache key of overlaid logs. */
+export const OVERLAY_REKEY_DEFAULTS = { minOffsetStepBps: 1, minRekeyIntervalMs: 50 } as const;
 
 interface L3Order {
   side: Side;
@@ -67,6 +87,8 @@ interface InstrumentState {
   reversalDrift: number[]; // per reversal injector
   firstRef: number;
   priceGcd: bigint;
+  step: number; // offset step in ticks, fixed when the first injector starts; 0 until then
+  lastRekeyNs: bigint | null;
 }
 
 /** Stateful transform; feed batches in stream order, get transformed batches back. */
@@ -75,6 +97,9 @@ export class InjectorOverlay {
   private readonly reversals: number[];
   private readonly states = new Map<number, InstrumentState>();
   private readonly keepWhileFalling: number;
+  private readonly stepBps: number;
+  private readonly rekeyIntervalNs: bigint;
+  private readonly firstStart: number;
   private t0: bigint | null = null;
   private out = new Uint8Array(EVENT_SIZE * 1024);
   private outView = new DataView(this.out.buffer);
@@ -88,15 +113,23 @@ export class InjectorOverlay {
     if (step !== undefined && !(Number.isSafeInteger(step) && step >= 1)) throw expected('a positive integer', 'priceStepTicks', step);
     const floor = options.minReversalDriftPerHour;
     if (floor !== undefined && !(Number.isFinite(floor) && floor >= 0)) throw expected('a non-negative fraction', 'minReversalDriftPerHour', floor);
+    const bps = options.minOffsetStepBps ?? OVERLAY_REKEY_DEFAULTS.minOffsetStepBps;
+    if (!(Number.isFinite(bps) && bps >= 0 && bps <= 1000)) throw expected('a number of basis points in [0, 1000]', 'minOffsetStepBps', bps);
+    const ms = options.minRekeyIntervalMs ?? OVERLAY_REKEY_DEFAULTS.minRekeyIntervalMs;
+    if (!(Number.isFinite(ms) && ms >= 0)) throw expected('a non-negative number of milliseconds', 'minRekeyIntervalMs', ms);
+    this.stepBps = bps;
+    this.rekeyIntervalNs = BigInt(Math.round(ms * 1e6));
     this.keepWhileFalling = keep;
     this.crashes = injectors.filter((i): i is FlashCrash => i.kind === 'flash-crash').map(crashParams);
     this.reversals = injectors.filter((i) => i.kind === 'reversal').map((i) => i.atSeconds).sort((a, b) => a - b);
+    this.firstStart = Math.min(...injectors.map((i) => i.atSeconds));
     const ids = options.instrumentIds ?? instruments.map((i) => i.id);
     for (const info of instruments) {
       if (!ids.includes(info.id)) continue;
       this.states.set(info.id, {
         info, bids: new Map(), asks: new Map(), orders: new Map(), lastTrade: 0n, lastSeq: 0n, offset: 0, keep: 1,
         atBoundary: true, crashRef: this.crashes.map(() => NaN), reversalDrift: this.reversals.map(() => NaN), firstRef: NaN, priceGcd: 0n,
+        step: 0, lastRekeyNs: null,
       });
     }
   }
@@ -144,11 +177,24 @@ export class InjectorOverlay {
       }
       offset += -2 * st.reversalDrift[k] * (t - tr);
     });
-    const step = this.options.priceStepTicks ?? (st.priceGcd > 0n ? Number(st.priceGcd) : 1);
+    if (st.step === 0 && t >= this.firstStart) st.step = this.offsetStep(st);
+    const step = st.step || 1;
     let rounded = Math.round(offset / step) * step;
     const ref = st.firstRef; // cheap stand-in for the price level: keeps shifted prices ≥ 1 tick
     if (!Number.isNaN(ref) && ref + rounded < step) rounded = -Math.floor((ref - step) / step) * step;
     return { offset: rounded, keep: st.info.bookType === 'L2' ? keep : 1 };
+  }
+
+  /**
+   * Offset step (ticks): the grid (`priceStepTicks`, else the gcd of the prices seen so far) times the least
+   * whole number that makes it ≥ `minOffsetStepBps` of the source price now (the first price when none is known).
+   */
+  private offsetStep(st: InstrumentState): number {
+    const grid = this.options.priceStepTicks ?? (st.priceGcd > 0n ? Number(st.priceGcd) : 1);
+    const now = this.referencePrice(st, 0);
+    const price = Number.isNaN(now) ? st.firstRef : now;
+    if (!(price > 0) || this.stepBps === 0) return grid;
+    return Math.max(1, Math.ceil((price * this.stepBps) / 1e4 / grid)) * grid;
   }
 
   /** The source's average drift (ticks per second) from its first price to `now` at tr, floored (see above). */
@@ -178,8 +224,10 @@ export class InjectorOverlay {
 
   private maybeRekey(st: InstrumentState, t: number, ts: bigint): void {
     if (Number.isNaN(st.firstRef)) st.firstRef = this.referencePrice(st, 0);
+    if (st.lastRekeyNs !== null && ts - st.lastRekeyNs < this.rekeyIntervalNs) return; // too soon: later message
     const { offset, keep } = this.target(st, t);
     if (offset === st.offset && keep === st.keep) return;
+    st.lastRekeyNs = ts;
     const falling = keep < 1;
     st.offset = offset;
     st.keep = keep;

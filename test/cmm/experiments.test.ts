@@ -63,11 +63,12 @@ test('main: every baseline and CMM variant on the test split, well-formed rows, 
 test('robustness: the injected crash lies in the test split, its episode is reported, segments are tabulated', async () => {
   const o = options();
   const r = await runRobustness(o, { replayBases: [], generated: [TINY] });
-  const sc = r.result.scenarios as { scenario: string; eventEpisode: number | null; segments: string[] }[];
+  const sc = r.result.scenarios as { scenario: string; eventEpisode: number | null; segments: string[]; midMoves: number[] }[];
   assert.deepEqual(sc.map((s) => s.scenario), ['gen_tiny_s4', 'gen_tiny_s4_crash']);
   assert.equal(sc[0].eventEpisode, null);
   assert.ok(sc[1].eventEpisode !== null && sc[1].eventEpisode >= 0);
   for (const s of sc) for (const seg of s.segments) assert.ok(['bull', 'bear', 'sideways'].includes(seg));
+  for (const s of sc) assert.ok(s.midMoves.length === s.segments.length && s.midMoves.every(Number.isFinite), `${s.scenario} mid moves`);
   assert.match(r.text, /Episode holding the injected event/);
   assert.match(r.text, /segment\s+fixed/);
   assert.ok(r.files.some((f) => f.endsWith('robustness-events.png') && isPng(f)));

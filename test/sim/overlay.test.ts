@@ -127,8 +127,81 @@ test('offsets stay on the price grid inferred from the stream (gcd of prices), o
   assert.ok(fine.some((p) => p % 100n !== 0n), fine.join(" "));
 });
 
+/**
+ * A deep L2 book like Binance USD-M BTCUSDT: price 60,000.0 on a 0.1 grid (600,000 ticks), `levels` levels a side
+ * one tick apart, then one message every `everyMs` ms that updates the best bid's quantity, for `seconds` s.
+ */
+function deepBook(levels: number, seconds: number, everyMs: number): Uint8Array {
+  const b = new EventBatch();
+  const s = 1_000_000_000n;
+  b.push(s, s, 0, EventKind.SnapshotBegin, Side.None, 0n, 0n, 0n, 1n, 0n, 0);
+  for (let k = 0; k < levels; k++) {
+    b.push(s, s, 0, EventKind.Modify, Side.Bid, 599_999n - BigInt(k), 5n, 0n, 1n, 0n, EventFlag.Snapshot);
+    b.push(s, s, 0, EventKind.Modify, Side.Ask, 600_001n + BigInt(k), 5n, 0n, 1n, 0n, EventFlag.Snapshot);
+  }
+  b.push(s, s, 0, EventKind.SnapshotEnd, Side.None, 0n, 0n, 0n, 1n, 0n, EventFlag.EndOfMessage);
+  for (let k = 1; k <= (seconds * 1000) / everyMs; k++) {
+    const t = s + BigInt(k * everyMs) * 1_000_000n;
+    b.push(t, t, 0, EventKind.Modify, Side.Bid, 599_999n, BigInt(5 + (k % 7)), 0n, BigInt(1 + k), BigInt(k), EventFlag.EndOfMessage);
+  }
+  return b.bytes();
+}
+
+function countKind(bytes: Uint8Array, kind: EventKind): number {
+  let n = 0;
+  for (let i = 0; i < bytes.length / EVENT_SIZE; i++) if (bytes[i * EVENT_SIZE + 60] === kind) n++;
+  return n;
+}
+
+test('a crash on a deep book adds a bounded number of events: at most 454 re-keys of a 3 % crash, whatever the tick', () => {
+  // 3 % crash of a 600,000-tick price: 18,000 ticks down in 3 s and 9,000 back in 20 s, one message every 10 ms.
+  const crash = { kind: 'flash-crash' as const, atSeconds: 5, depthPct: 3, dropSeconds: 3, recoveryFraction: 0.5, recoverySeconds: 20 };
+  const levels = 1000;
+  const src = deepBook(levels, 30, 10);
+  const out = concat(overlayInjectors(chunks(src, 4096), [{ ...DEFAULT_INSTRUMENT, tickSize: 0.1 }], [crash]));
+  const rekeys = countKind(out, EventKind.SnapshotBegin) - 1;
+  const added = (out.length - src.length) / EVENT_SIZE;
+  // The documented bound: R ≤ min(300 · 1.5 / 1 bp, 23 s / 50 ms) + 4 = 454, each re-key 2 · levels + 3 events.
+  assert.ok(rekeys <= 454, `re-keys ${rekeys}`);
+  assert.ok(added <= 454 * (2 * levels + 3), `added ${added}`);
+  // Here: at most 3 s / 50 ms = 60 during the fall (+2 for the thinning), 9,000 / 60 = 150 steps of 1 bp back.
+  assert.ok(rekeys >= 150 && rekeys <= 215, `re-keys ${rekeys}`);
+  const chk = checkL2Stream(out, { allowZeroPrevSeq: true });
+  assert.deepEqual(chk.problems, []);
+  assert.equal(chk.crossed, 0);
+  // The mid still follows the path: 1 s into the recovery −3 % × (1 − 0.5 / 20), within a step plus 50 ms of
+  // recovery (22 ticks); after it −1.5 %, within a step.
+  const m = chk.midPerSecond;
+  assert.equal(m[4], 600_000);
+  assert.ok(Math.abs(m[9] - (1 - 0.03 * (1 - 0.5 / 20)) * 600_000) <= 90, `1 s into the recovery ${m[9]}`);
+  assert.ok(Math.abs(m[29] - 0.985 * 600_000) <= 60, `after the recovery ${m[29]}`);
+  // Unbounded (one re-key per tick of offset, at every message), the same crash re-keys at every message.
+  const small = deepBook(20, 30, 10);
+  const plain = concat(overlayInjectors([small], [DEFAULT_INSTRUMENT], [crash], { minOffsetStepBps: 0, minRekeyIntervalMs: 0 }));
+  assert.ok(countKind(plain, EventKind.SnapshotBegin) - 1 > 2000, `unbounded re-keys ${countKind(plain, EventKind.SnapshotBegin) - 1}`);
+});
+
+test('the offset step is at least 1 bp of the price, on the grid; re-keys are at least 50 ms of stream time apart', () => {
+  const src = deepBook(5, 30, 10);
+  const reversal = [{ kind: 'reversal' as const, atSeconds: 5 }];
+  // A fixed drift of 600 ticks/s reversed: −1,200 ticks/s, i.e. 20 steps of 60 ticks (1 bp) a second.
+  const out = concat(overlayInjectors([src], instruments, reversal, { reversalDriftTicksPerSecond: 600 }));
+  const shifted = Array.from({ length: out.length / EVENT_SIZE }, (_, i) => readEvent(out, i)).filter((e) => e.kind === EventKind.SnapshotBegin).slice(1);
+  assert.ok(shifted.length >= 24 * 20 - 1 && shifted.length <= 25 * 20 + 1, `re-keys ${shifted.length}`);
+  for (let i = 1; i < shifted.length; i++) assert.ok(shifted[i].tsExchange - shifted[i - 1].tsExchange >= 50_000_000n, `re-keys ${i - 1} and ${i}`);
+  const bids = (bytes: Uint8Array): bigint[] => Array.from({ length: bytes.length / EVENT_SIZE }, (_, i) => readEvent(bytes, i)).filter((e) => e.kind === EventKind.Modify && e.side === Side.Bid && (e.flags & EventFlag.Snapshot) === 0).map((e) => 599_999n - e.price);
+  assert.ok(bids(out).every((d) => d % 60n === 0n), 'offsets are whole 60-tick (1 bp) steps');
+  // 10 bp on a grid of 100: steps of 600 ticks; 0 bp: one grid step.
+  const coarse = bids(concat(overlayInjectors([src], instruments, reversal, { reversalDriftTicksPerSecond: 600, minOffsetStepBps: 10, priceStepTicks: 100 })));
+  assert.ok(coarse.length > 0 && coarse.every((d) => d % 600n === 0n), coarse.slice(0, 5).join(' '));
+  const fine = bids(concat(overlayInjectors([src], instruments, reversal, { reversalDriftTicksPerSecond: 600, minOffsetStepBps: 0, minRekeyIntervalMs: 0 })));
+  assert.ok(fine.some((d) => d % 60n !== 0n), 'without the bounds the offset moves tick by tick');
+});
+
 test('bad overlay options give clear errors', () => {
   assert.throws(() => new InjectorOverlay(instruments, [], { crashBidKeep: 0 }), (e: unknown) => e instanceof EngineError && /expected a fraction in \(0, 1\] for crashBidKeep, got 0/.test(e.message));
+  assert.throws(() => new InjectorOverlay(instruments, [], { minOffsetStepBps: -1 }), (e: unknown) => e instanceof EngineError && /expected a number of basis points in \[0, 1000\] for minOffsetStepBps, got -1/.test(e.message));
+  assert.throws(() => new InjectorOverlay(instruments, [], { minRekeyIntervalMs: NaN }), (e: unknown) => e instanceof EngineError && /expected a non-negative number of milliseconds for minRekeyIntervalMs, got NaN/.test(e.message));
   assert.throws(() => new InjectorOverlay(instruments, [], { priceStepTicks: 0.5 }), (e: unknown) => e instanceof EngineError && /expected a positive integer for priceStepTicks, got 0.5/.test(e.message));
   assert.throws(() => new InjectorOverlay(instruments, [{ kind: 'flash-crash', atSeconds: -1, depthPct: 5 }]), (e: unknown) => e instanceof EngineError && /flash-crash at/.test(e.message));
   assert.throws(() => new InjectorOverlay(instruments, []).transform(new Uint8Array(10)), (e: unknown) => e instanceof EngineError && /64-byte events/.test(e.message));
