@@ -24,7 +24,9 @@ const metrics = {
   latency_ratio_p50: result.ratio.p50,
   latency_ratio_p99: result.ratio.p99,
   energy_ratio: result.ratio.energy,
-  students_native_p99_us: native?.p99Us ?? native?.p99 ?? null,
+  students_native_p50_us: native?.latencyUs?.p50 ?? null,
+  students_native_p99_us: native?.latencyUs?.p99 ?? null,
+  teacher_p50_us: result.timings.find((t: { model: string }) => t.model === 'teacher')?.latencyUs?.p50 ?? null,
 };
 const file = path.join(ROOT, 'bench', 'results', 'cmm-latency.json');
 fs.mkdirSync(path.dirname(file), { recursive: true });

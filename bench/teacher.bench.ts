@@ -60,8 +60,17 @@ async function latency(): Promise<void> {
   }
   const onnx = await OnnxTeacher.create(transformerToOnnx(state));
   const tfjs = await TfjsTransformerTeacher.fromState(state);
-  const fresh = syntheticDataset({ n: 256, seed: 99_001, startPrice: 120 });
-  const per = fresh.spec.T * fresh.spec.F;
+  // Fresh inputs of the teacher's own shape (the shipped one reads 13 features, the synthetic process 16): each
+  // column drawn around the teacher's input normalisation, mean + std × N(0, 1), seeded.
+  const per = state.spec.T * state.spec.F;
+  const fresh = { windows: new Float32Array(256 * per) };
+  let seed = 99_001;
+  const uniform = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) + 0.5) / 4294967296;
+  for (let i = 0; i < fresh.windows.length; i++) {
+    const f = i % state.spec.F;
+    const gauss = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+    fresh.windows[i] = state.inputNorm.mean[f] + state.inputNorm.std[f] * gauss;
+  }
   const a = await tfjs.run(fresh.windows, 256), b = await onnx.run(fresh.windows, 256);
   const diff = (x: Float32Array, y: Float32Array) => x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0);
   const perLayer = a.hidden.map((h, l) => diff(h, b.hidden[l]));

@@ -84,7 +84,7 @@ class Ladder {
   }
 
   /** Adds dqty (and dcount orders) at price; the level goes when its quantity reaches 0 or less. */
-  void add(int64_t price, int64_t dqty, int64_t dcount) { join(price, dqty, dcount, kNoAux); }
+  CMM_ALWAYS_INLINE void add(int64_t price, int64_t dqty, int64_t dcount) { join(price, dqty, dcount, kNoAux); }
 
   /**
    * add() that also hands out the level's aux: an existing level keeps (and returns) its own; a level
