@@ -13,7 +13,7 @@ import { readAllEvents } from '../src/log/event-log';
 import { MarketEngine, NUM_FEATURES } from '../src/market/market-engine';
 import { replayFile } from '../src/replay/replay';
 import { BatchTimer, PassTimer, Timing, round } from './market-data-stats';
-import { LeanTsBook } from './market-data-tsbook';
+import { LeanTsBook, writeTopRow } from './market-data-tsbook';
 
 export const BATCH = 4096;
 
@@ -63,14 +63,7 @@ function topOfBookTs(book: RefBook, out: Float64Array, row: number): void {
   const ap = a.size > 0 ? a.priceAt(0) : NaN;
   const bq = b.size > 0 ? b.qtyAtLevel(0) : 0;
   const aq = a.size > 0 ? a.qtyAtLevel(0) : 0;
-  const o = row * NUM_FEATURES;
-  out[o] = (bp + ap) * 0.5;
-  out[o + 1] = (bp * aq + ap * bq) / (bq + aq);
-  out[o + 2] = ap - bp;
-  out[o + 11] = bp;
-  out[o + 12] = ap;
-  out[o + 13] = bq;
-  out[o + 14] = aq;
+  writeTopRow(out, row * NUM_FEATURES, bp, ap, bq, aq);
 }
 
 /**

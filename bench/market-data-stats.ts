@@ -121,3 +121,13 @@ export class PassTimer {
 }
 
 export const round = (x: number, digits = 2): number => Number.isFinite(x) ? Number(x.toFixed(digits)) : x;
+
+/** A bench file runs as the parent (no argument) or, with `--case NAME`, as one case's child process. */
+export function runBench(child: (name: string) => Promise<void>, parent: () => void): void {
+  const at = process.argv.indexOf('--case');
+  if (at < 0) return parent();
+  child(process.argv[at + 1]).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -5,6 +5,17 @@
 // orders in a Map by id; fields read straight from the 64-byte rows without allocating.
 import { EventKind, EventFlag, Side } from '../src/core/event';
 
+/** The top-of-book columns of a 15-column feature row at out[o]: mid, microprice, spread, best prices and quantities. */
+export function writeTopRow(out: Float64Array, o: number, bp: number, ap: number, bq: number, aq: number): void {
+  out[o] = (bp + ap) * 0.5;
+  out[o + 1] = (bp * aq + ap * bq) / (bq + aq);
+  out[o + 2] = ap - bp;
+  out[o + 11] = bp;
+  out[o + 12] = ap;
+  out[o + 13] = bq;
+  out[o + 14] = aq;
+}
+
 class LeanSide {
   readonly qty = new Map<number, number>();
   readonly prices: number[] = []; // worst .. best: the best is popped and pushed at the end
@@ -105,14 +116,7 @@ export class LeanTsBook {
       const ap = this.asks.bestPrice;
       const bq = this.bids.bestQty;
       const aq = this.asks.bestQty;
-      const o = i * 15;
-      out[o] = (bp + ap) * 0.5;
-      out[o + 1] = (bp * aq + ap * bq) / (bq + aq);
-      out[o + 2] = ap - bp;
-      out[o + 11] = bp;
-      out[o + 12] = ap;
-      out[o + 13] = bq;
-      out[o + 14] = aq;
+      writeTopRow(out, i * 15, bp, ap, bq, aq);
     }
   }
 

@@ -9,6 +9,7 @@ import { makeRff } from '../src/moe/rff';
 import { StudentBank, StudentBankSpec, randomStudentBank } from '../src/moe/student-bank';
 import { Rng } from '../src/sim/rng';
 import { studentBankToOnnx, studentOfBank } from '../src/onnx/write-mlp';
+import { runBench } from './market-data-stats';
 
 const F = 24, S = 9, O = 9, K = 3, M = 3, D = 64;
 const SESSION: ort.InferenceSession.SessionOptions = {
@@ -155,12 +156,4 @@ function parent(): void {
   }
 }
 
-const at = process.argv.indexOf('--case');
-if (at >= 0) {
-  child(process.argv[at + 1]).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  parent();
-}
+runBench(child, parent);

@@ -15,6 +15,7 @@ import { StudentBankSpec, randomStudentBank } from '../src/moe/student-bank';
 import { readStudentBankOnnxFile } from '../src/onnx/read-weights';
 import { STUDENT_INPUTS, StudentRunner, StudentRunnerConfig, createStudentRunner, studentInput } from '../src/cmm/inference';
 import { Quote, QuoteMarket, QuoteRule, emptyQuote } from '../src/cmm/quote';
+import { runBench } from './market-data-stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DEFAULT_FILE = path.resolve(ROOT, '..', 'shared', 'data', 'lobster', 'MSFT_2012-06-21_34200000_37800000_message_50.csv');
@@ -158,12 +159,4 @@ function parent(): void {
   console.log(`results: ${path.relative(ROOT, RESULTS)}${fs.existsSync(BUDGETS) ? '; budgets: bench/budgets.json (tick-to-quote.*)' : ''}`);
 }
 
-const at = process.argv.indexOf('--case');
-if (at >= 0) {
-  child(process.argv[at + 1]).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else {
-  parent();
-}
+runBench(child, parent);

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { EngineError, expected } from '../errors';
 import { parseLatency } from '../backtest/latency';
 import { splitByTime } from '../backtest/split';
-import { MeanStd, SummaryKey } from '../backtest/metrics';
+import { EpisodeMetrics, MeanStd, SummaryKey } from '../backtest/metrics';
 import { BacktestResult, StrategyName, runBacktest } from '../backtest/run';
 import { reportSeries } from '../backtest/report';
 import { BarGroup, LineSeries, drawBarPanel, drawLinePanel, panelsPng } from './experiment-charts';
@@ -230,18 +230,8 @@ export async function marketModels(ctx: ExperimentContext, pm: PreparedMarket, c
   return { students, teacherSched, notes };
 }
 
-export interface EpisodeRow {
-  episode: number;
-  epnl: number;
-  map: number;
-  pnlMap: number;
-  rpt: number;
-  sharpe: number;
-  maxDrawdown: number;
-  fills: number;
-  quotedTime: number;
-  finalPosition: number;
-}
+/** One test episode's row in the results file. */
+export type EpisodeRow = Pick<EpisodeMetrics, 'episode' | 'epnl' | 'map' | 'pnlMap' | 'rpt' | 'sharpe' | 'maxDrawdown' | 'fills' | 'quotedTime' | 'finalPosition'>;
 
 export interface StrategyRow {
   name: string;
