@@ -186,7 +186,6 @@ function runNob(ops: NobOps, from: number, to: number): void {
  */
 export async function replayCase(stream: { name: string; log: string; count: number }, passes: number, tsPasses: number, nobPasses: number): Promise<Metrics> {
   const native = new PassTimer(stream.count);
-  const cold = new PassTimer(stream.count);
   const ts = new PassTimer(stream.count);
   const nob = new PassTimer(stream.count);
   const { events, count, header } = tsPasses > 0 || nobPasses > 0 ? readAllEvents(stream.log) : { events: new Uint8Array(0), count: 0, header: null };
@@ -196,12 +195,6 @@ export async function replayCase(stream: { name: string; log: string; count: num
   const rounds = 1 + passes;
   for (let r = 0; r < rounds; r++) {
     const measured = r >= 1;
-    // Two native passes a round: the first follows the baselines' passes (caches holding their data, their
-    // garbage still being collected), the second follows the first (steady state: what replaying file
-    // after file costs). The budget reads the steady state; the cold figure is reported beside it.
-    await cold.pass(measured, async () => {
-      replayed = (await replayFile(stream.log)).events;
-    });
     await native.pass(measured, async () => {
       replayed = (await replayFile(stream.log)).events;
     });
@@ -223,9 +216,6 @@ export async function replayCase(stream: { name: string; log: string; count: num
   put(m, 'native.replay', d);
   m['native.replay.events_per_s'] = Math.round(1e9 / d.cpu.p50);
   m['native.replay.events_per_s_wall'] = Math.round(1e9 / d.wall.p50);
-  const c = cold.result();
-  put(m, 'native.replayCold', c);
-  m['native.replayCold.events_per_s'] = Math.round(1e9 / c.cpu.p50);
   if (tsPasses > 0) {
     const t = ts.result();
     put(m, 'ts.engine', t);

@@ -131,7 +131,6 @@ function printTable(results: Record<string, Metrics>, cpp: Metrics | string, fla
     const r = results[`replay.${s}`];
     if (!r) continue;
     timed(`${s} (${r.events} ev): native replay, books + all features`, r, 'native.replay');
-    if (r['native.replayCold.p50_ns'] !== undefined) timed(`${s}: the same, first pass after the baselines (cold)`, r, 'native.replayCold');
     if (r['ts.engine.p50_ns'] !== undefined) timed(`${s}: TS reference engine (events in memory)`, r, 'ts.engine', `${fmt(r['ratio_vs_ts'])}x`);
     if (r['nodejs_order_book.p50_ns'] !== undefined) {
       timed(`${s}: nodejs-order-book (book only, in memory)`, r, 'nodejs_order_book', `${fmt(r['ratio_vs_nodejs_order_book'])}x`);
@@ -176,12 +175,9 @@ function flatten(results: Record<string, Metrics>, cpp: Metrics | string): Metri
     const v = num(`replay.${s}`, 'native.replay.events_per_s');
     set(`replay.${s}.events_per_s`, v);
     set(`replay.${s}.events_per_s_wall`, num(`replay.${s}`, 'native.replay.events_per_s_wall'));
-    set(`replay.${s}.cold.events_per_s`, num(`replay.${s}`, 'native.replayCold.events_per_s'));
     if (v !== undefined) rates.push(v);
   }
   if (rates.length) f['replay.events_per_s_min'] = Math.min(...rates);
-  const coldRates = ['msft', 'binance', 'long'].map((s) => num(`replay.${s}`, 'native.replayCold.events_per_s')).filter((x): x is number => x !== undefined);
-  if (coldRates.length) f['replay.cold.events_per_s_min'] = Math.min(...coldRates);
   const tsRatios = ['replay.msft', 'replay.binance'].map((c) => num(c, 'ratio_vs_ts')).filter((x): x is number => x !== undefined);
   if (tsRatios.length) f['replay.ratio_vs_ts_min'] = Math.min(...tsRatios);
   set('replay.ratio_vs_nodejs_order_book', num('replay.msft', 'ratio_vs_nodejs_order_book'));
