@@ -58,29 +58,56 @@ interface Measure {
   energyUj: number | null;
 }
 
+/** One model under measurement: its decision step, decisions to time, warm-up. */
+interface Subject {
+  n: number;
+  warmup: number;
+  step: (i: number) => Promise<void> | void;
+}
+
 /**
- * Latency: each decision timed alone (hrtime around it). CPU time and energy: a second run of n decisions with no
- * timer inside the loop, so the per-decision figures carry the model's cost and not the harness's (two hrtime
- * reads, a stored sample and, for a synchronous step, no await). Both runs follow the same warm-up.
+ * Latency: each decision timed alone (hrtime around it). CPU time and energy: a second pass over the same
+ * decisions with no timer inside the loop, so the per-decision figures carry the model's cost and not the
+ * harness's (two hrtime reads, a stored sample and, for a synchronous step, no await). The subjects take turns
+ * in `rounds` blocks in both passes, so a slow spell of a shared machine falls on every model alike instead of on
+ * whichever happened to run then (the ratios are what the budgets read).
  */
-async function measure(n: number, warmup: number, step: (i: number) => Promise<void> | void): Promise<Measure> {
-  for (let i = 0; i < warmup; i++) await step(i);
-  const us = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = step(i);
-    if (r) await r;
-    us[i] = Number(process.hrtime.bigint() - t0) / 1000;
+async function measureInterleaved(subjects: Subject[], rounds = 20): Promise<Measure[]> {
+  for (const s of subjects) for (let i = 0; i < s.warmup; i++) await s.step(i);
+  const us = subjects.map((s) => new Float64Array(s.n));
+  const span = (s: Subject, r: number): [number, number] => [Math.floor((s.n * r) / rounds), Math.floor((s.n * (r + 1)) / rounds)];
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const s = subjects[k];
+      const [from, to] = span(s, r);
+      for (let i = from; i < to; i++) {
+        const t0 = process.hrtime.bigint();
+        const p = s.step(i);
+        if (p) await p;
+        us[k][i] = Number(process.hrtime.bigint() - t0) / 1000;
+      }
+    }
   }
-  const e0 = readRaplMicroJoules();
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) {
-    const r = step(i);
-    if (r) await r;
+  const cpuUs = subjects.map(() => 0);
+  const energy: (number | null)[] = subjects.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const s = subjects[k];
+      const [from, to] = span(s, r);
+      const e0 = readRaplMicroJoules();
+      const c0 = process.cpuUsage();
+      for (let i = from; i < to; i++) {
+        const p = s.step(i);
+        if (p) await p;
+      }
+      const c = process.cpuUsage(c0);
+      const e1 = readRaplMicroJoules();
+      cpuUs[k] += c.user + c.system;
+      const e = energy[k];
+      energy[k] = e !== null && e0 !== null && e1 !== null && e1 >= e0 ? e + (e1 - e0) : null;
+    }
   }
-  const c = process.cpuUsage(c0);
-  const e1 = readRaplMicroJoules();
-  return { us, cpuUs: c.user + c.system, energyUj: e0 !== null && e1 !== null && e1 >= e0 ? e1 - e0 : null };
+  return subjects.map((_, k) => ({ us: us[k], cpuUs: cpuUs[k], energyUj: energy[k] }));
 }
 
 function timing(model: string, runtime: string, parameters: number | null, m: Measure, wattsPerCore: number): ModelTiming {
@@ -139,13 +166,19 @@ export async function runLatency(o: ExperimentOptions, override?: MarketSpec[]):
       if (p) rule.quote(p, market0, q);
     };
     o.log(`latency: ${nStudents} student decisions per runtime, ${nTeacher} teacher decisions, on ${market} test samples`);
+    // Every model is loaded first, then all are timed in turns (measureInterleaved).
+    const labels: { model: string; runtime: string; parameters: number | null }[] = [];
+    const subjects: Subject[] = [];
+    const runners: StudentRunner[] = [];
     const native = InProcessRunner.create('native', { spec: students.moe });
-    timings.push(timing('students + Hájek-MoE', 'native (C++ SIMD, in-process)', bankParameters(students), await measure(nStudents, 2000, (i) => decide(native, i)), o.wattsPerCore));
-    await native.close();
+    runners.push(native);
+    labels.push({ model: 'students + Hájek-MoE', runtime: 'native (C++ SIMD, in-process)', parameters: bankParameters(students) });
+    subjects.push({ n: nStudents, warmup: 2000, step: (i) => decide(native, i) });
     try {
       const ort = InProcessRunner.create('ort', { spec: students.moe });
-      timings.push(timing('students + Hájek-MoE', 'onnxruntime-node (students) + native MoE', bankParameters(students), await measure(nStudents, 2000, (i) => decide(ort, i)), o.wattsPerCore));
-      await ort.close();
+      runners.push(ort);
+      labels.push({ model: 'students + Hájek-MoE', runtime: 'onnxruntime-node (students) + native MoE', parameters: bankParameters(students) });
+      subjects.push({ n: nStudents, warmup: 2000, step: (i) => decide(ort, i) });
     } catch (err) {
       notes.push(`students on onnxruntime not measured: ${(err as Error).message}`);
     }
@@ -155,12 +188,19 @@ export async function runLatency(o: ExperimentOptions, override?: MarketSpec[]):
       const per = teacher.inputSpec.T * teacher.inputSpec.F;
       const count = W.length / per;
       const params = typeof ctx.teacherManifest?.parameters === 'number' ? ctx.teacherManifest.parameters as number : null;
-      timings.push(timing('teacher', 'onnxruntime-node, batch 1', params, await measure(nTeacher, 20, async (i) => {
+      labels.push({ model: 'teacher', runtime: 'onnxruntime-node, batch 1', parameters: params });
+      subjects.push({ n: nTeacher, warmup: 20, step: async (i) => {
         const k = i % count;
         const out = await teacher.run(W.subarray(k * per, (k + 1) * per), 1);
         rule.quote({ mid: out.heads[0], spread: out.heads[1], volume: out.heads[2] }, market0, q);
-      }), o.wattsPerCore));
+      } });
     } else notes.push(`teacher not measured: ${ctx.teacherMissing}`);
+    try {
+      const measured = await measureInterleaved(subjects);
+      measured.forEach((m, k) => timings.push(timing(labels[k].model, labels[k].runtime, labels[k].parameters, m, o.wattsPerCore)));
+    } finally {
+      for (const r of runners) await r.close();
+    }
   } finally {
     await ctx.close();
   }
