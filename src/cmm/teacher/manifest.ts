@@ -104,7 +104,10 @@ export function saveTeacher(trained: TrainedTeacher, dir: string, opts: SaveTeac
 /** Verifies checksums, then opens the ONNX teacher; E_MODEL on any mismatch or missing file. */
 export async function loadTeacher(dir: string = DEFAULT_TEACHER_DIR): Promise<{ teacher: OnnxTeacher; manifest: TeacherManifest }> {
   const manifest = loadManifest<TeacherManifest>(dir, TEACHER_MANIFEST_FORMAT);
-  const teacher = await OnnxTeacher.create(fileWithRole(dir, manifest, 'onnx'), { name: `transformer-onnx(${dir})` });
+  // The name goes into reports and pictures: relative to the working directory when the model is below it.
+  const rel = path.relative(process.cwd(), path.resolve(dir));
+  const shown = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : path.resolve(dir);
+  const teacher = await OnnxTeacher.create(fileWithRole(dir, manifest, 'onnx'), { name: `transformer-onnx(${shown})` });
   if (teacher.layers !== manifest.layers || teacher.hiddenSize !== manifest.d || teacher.inputSpec.T !== manifest.inputs.T || teacher.inputSpec.F !== manifest.inputs.F) {
     await teacher.dispose();
     throw new EngineError('E_MODEL', `teacher ONNX (${teacher.layers} layers, d ${teacher.hiddenSize}, T ${teacher.inputSpec.T}, F ${teacher.inputSpec.F}) disagrees with its manifest (${manifest.layers}, ${manifest.d}, ${manifest.inputs.T}, ${manifest.inputs.F})`, { file: dir });
