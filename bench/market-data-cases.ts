@@ -13,7 +13,7 @@ import { readAllEvents } from '../src/log/event-log';
 import { MarketEngine, NUM_FEATURES } from '../src/market/market-engine';
 import { replayFile } from '../src/replay/replay';
 import { BatchTimer, PassTimer, Timing, round } from './market-data-stats';
-import { LeanTsBook, writeTopRow } from './market-data-tsbook';
+import { LeanTsBook, TOP_ROW_WIDTH, writeTopRow } from './market-data-tsbook';
 
 export const BATCH = 4096;
 
@@ -54,8 +54,8 @@ const put = (m: Metrics, prefix: string, t: Timing): void => {
   m[`${prefix}.wall_p99_ns`] = round(t.wall.p99);
 };
 
-// Top-of-book features of the TS baseline: mid, microprice, spread, best prices and quantities, as
-// native FeatureState::update_top_of_book (NaN for an empty side).
+// Top-of-book features of the TS baseline in the native 'top' engine's compact row (NaN prices for an
+// empty side).
 function topOfBookTs(book: RefBook, out: Float64Array, row: number): void {
   const b = book.bids;
   const a = book.asks;
@@ -63,7 +63,7 @@ function topOfBookTs(book: RefBook, out: Float64Array, row: number): void {
   const ap = a.size > 0 ? a.priceAt(0) : NaN;
   const bq = b.size > 0 ? b.qtyAtLevel(0) : 0;
   const aq = a.size > 0 ? a.qtyAtLevel(0) : 0;
-  writeTopRow(out, row * NUM_FEATURES, bp, ap, bq, aq);
+  writeTopRow(out, row * TOP_ROW_WIDTH, bp, ap, bq, aq);
 }
 
 /**

@@ -5,15 +5,22 @@
 // orders in a Map by id; fields read straight from the 64-byte rows without allocating.
 import { EventKind, EventFlag, Side } from '../src/core/event';
 
-/** The top-of-book columns of a 15-column feature row at out[o]: mid, microprice, spread, best prices and quantities. */
+/** Doubles per row: the native 'top' engine's compact row (TOP_OF_BOOK_FEATURES' columns). */
+export const TOP_ROW_WIDTH = 8;
+
+/**
+ * A compact top-of-book row at out[o], the layout of the native 'top' engine: mid, microprice, spread,
+ * imbalance1, best bid and ask prices, best bid and ask quantities.
+ */
 export function writeTopRow(out: Float64Array, o: number, bp: number, ap: number, bq: number, aq: number): void {
   out[o] = (bp + ap) * 0.5;
   out[o + 1] = (bp * aq + ap * bq) / (bq + aq);
   out[o + 2] = ap - bp;
-  out[o + 11] = bp;
-  out[o + 12] = ap;
-  out[o + 13] = bq;
-  out[o + 14] = aq;
+  out[o + 3] = (bq - aq) / (bq + aq);
+  out[o + 4] = bp;
+  out[o + 5] = ap;
+  out[o + 6] = bq;
+  out[o + 7] = aq;
 }
 
 class LeanSide {
@@ -116,7 +123,7 @@ export class LeanTsBook {
       const ap = this.asks.bestPrice;
       const bq = this.bids.bestQty;
       const aq = this.asks.bestQty;
-      writeTopRow(out, i * 15, bp, ap, bq, aq);
+      writeTopRow(out, i * TOP_ROW_WIDTH, bp, ap, bq, aq);
     }
   }
 

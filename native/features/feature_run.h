@@ -336,8 +336,9 @@ class FeatureKernel {
 };
 
 /**
- * A FeatureSet::kTop row held in registers as the pairs of adjacent columns it is stored as: computed
- * when the top of book changes, stored (8 moves) for every event. Same values as write_top_row.
+ * A FeatureSet::kTop row (kNumTopFeatures columns, see top_feature()) held in registers as the four
+ * pairs it is stored as: computed when the top of book changes, stored (4 moves, 64 bytes) for every
+ * event. The same values as write_top_columns.
  */
 class TopRow {
  public:
@@ -350,26 +351,19 @@ class TopRow {
     const double aq = static_cast<double>(top.ask_qty);
     // microprice and imbalance1 in one divpd: the same correctly rounded quotients as two divsd
     const __m128d q = _mm_div_pd(_mm_set_pd(bq - aq, bp * aq + ap * bq), _mm_set1_pd(bq + aq));
-    mid_micro_ = _mm_unpacklo_pd(_mm_set_sd((bp + ap) * 0.5), q);  // (mid, microprice)
-    spread_imb1_ = _mm_move_sd(q, _mm_set_sd(ap - bp));            // (spread, imbalance1)
-    nan_bid_ = _mm_set_pd(bp, feature_detail::kNaN);                        // (timeSinceTrade, bidPrice)
-    ask_bq_ = _mm_set_pd(bq, ap);                                           // (askPrice, bidQty)
-    aq_ = aq;
+    pair_[0] = _mm_unpacklo_pd(_mm_set_sd((bp + ap) * 0.5), q);  // (mid, microprice)
+    pair_[1] = _mm_move_sd(q, _mm_set_sd(ap - bp));            // (spread, imbalance1)
+    pair_[2] = _mm_set_pd(ap, bp);                             // (bidPrice, askPrice)
+    pair_[3] = _mm_set_pd(aq, bq);                             // (bidQty, askQty)
 #else
-    FeatureKernel::write_top_row(top, row_);
+    double full[kNumFeatures];
+    FeatureKernel::write_top_columns(top, full);
+    for (int c = 0; c < kNumTopFeatures; c++) row_[c] = full[top_feature(c)];
 #endif
   }
   CMM_ALWAYS_INLINE void store(double* out) const {
 #if defined(__SSE2__)
-    const __m128d nan = _mm_set1_pd(feature_detail::kNaN);
-    _mm_storeu_pd(out + kMid, mid_micro_);
-    _mm_storeu_pd(out + kSpread, spread_imb1_);
-    _mm_storeu_pd(out + kImbalance5, nan);
-    _mm_storeu_pd(out + kOfi, nan);
-    _mm_storeu_pd(out + kRealisedVol, nan);
-    _mm_storeu_pd(out + kTimeSinceTrade, nan_bid_);
-    _mm_storeu_pd(out + kAskPrice, ask_bq_);
-    out[kAskQty] = aq_;
+    for (int p = 0; p < 4; p++) _mm_storeu_pd(out + 2 * p, pair_[p]);
 #else
     std::memcpy(out, row_, sizeof row_);
 #endif
@@ -377,10 +371,9 @@ class TopRow {
 
  private:
 #if defined(__SSE2__)
-  __m128d mid_micro_, spread_imb1_, nan_bid_, ask_bq_;
-  double aq_;
+  __m128d pair_[4];
 #else
-  double row_[kNumFeatures];
+  double row_[kNumTopFeatures];
 #endif
 };
 

@@ -102,16 +102,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Check(batch.counts().gaps == single.counts().gaps && batch.counts().unknown_orders == single.counts().unknown_orders);
 
-  // FeatureSet::kTop: its columns equal kAll's bit for bit, the others are NaN; same books either way.
+  // FeatureSet::kTop: its compact rows equal kAll's top-of-book columns bit for bit, its features()
+  // vectors are NaN in the other columns; same books either way.
   cmm::MarketEngine top(types, cmm::FeatureConfig(), 1024, cmm::FeatureSet::kTop);
-  std::vector<double> top_features(n * cmm::kNumFeatures);
+  std::vector<double> top_features(n * cmm::kNumTopFeatures);
   Check(top.apply(events.data(), n, top_features.data()) == applied);
-  for (size_t i = 0; i < n * cmm::kNumFeatures; i++) {
-    const int f = static_cast<int>(i % cmm::kNumFeatures);
-    if (cmm::is_top_of_book_feature(f)) Check(std::memcmp(&top_features[i], &batch_features[i], sizeof(double)) == 0);
-    else Check(std::isnan(top_features[i]));
+  for (size_t i = 0; i < n; i++) {
+    for (int c = 0; c < cmm::kNumTopFeatures; c++) {
+      const double* all = &batch_features[i * cmm::kNumFeatures + cmm::top_feature(c)];
+      Check(std::memcmp(&top_features[i * cmm::kNumTopFeatures + c], all, sizeof(double)) == 0);
+    }
   }
   for (uint32_t i = 0; i < top.instrument_count(); i++) {
+    for (int f = 0; f < cmm::kNumFeatures; f++) {
+      if (cmm::is_top_of_book_feature(f)) Check(std::memcmp(&top.features(i)[f], &batch.features(i)[f], sizeof(double)) == 0);
+      else Check(std::isnan(top.features(i)[f]));
+    }
     Check(SameLadder(batch.ladder(i, cmm::kSideBid), top.ladder(i, cmm::kSideBid)));
     Check(SameLadder(batch.ladder(i, cmm::kSideAsk), top.ladder(i, cmm::kSideAsk)));
   }

@@ -152,7 +152,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
       // Recompute only when the top moved, unless it moves so often that the test would cost more
       // than it saves (a mispredicted branch per change): then every event, without a branch.
       if (recompute_top_row || top_changed) top_row.set(top);
-      top_row.store(rows + k * kNumFeatures);
+      top_row.store(rows + k * kNumTopFeatures);
     }
   }
   if constexpr (kAll) in.features.accumulators() = features;
@@ -185,13 +185,14 @@ size_t MarketEngine::run_dispatch(Instrument& in, const Event* ev, size_t n, uin
 size_t MarketEngine::apply(const Event* ev, size_t n, double* features_out) {
   const size_t count = instruments_.size();
   const uint64_t base = events_;
+  const int width = row_width();
   size_t applied = 0;
   for (size_t i = 0; i < n;) {
-    double* rows = features_out ? features_out + i * kNumFeatures : nullptr;
+    double* rows = features_out ? features_out + i * width : nullptr;
     const uint32_t id = ev[i].instrument;
     if (id >= count) {
       unknown_instruments_++;
-      if (rows) for (int f = 0; f < kNumFeatures; f++) rows[f] = kNaN;
+      if (rows) for (int f = 0; f < width; f++) rows[f] = kNaN;
       i++;
       continue;
     }

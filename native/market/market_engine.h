@@ -49,8 +49,9 @@ class MarketEngine {
    * changed): prev_seq != 0, last seq != 0 and prev_seq != last seq -> gap counted, recorded, book
    * stale until the next SnapshotEnd (Clear also marks it stale); the event goes to the book; at
    * EndOfMessage a crossed book is counted and its stale side (best level changed least recently)
-   * pruned; then the features update. features_out (n * kNumFeatures doubles, or nullptr) gets each
-   * event's feature row; an unknown instrument's row is all NaN. Returns the events applied (n minus
+   * pruned; then the features update. features_out (n * row_width(feature_set()) doubles, or nullptr)
+   * gets each event's feature row (kTop: the compact kNumTopFeatures columns); an unknown instrument's
+   * row is all NaN. Returns the events applied (n minus
    * unknown instruments). Consecutive events of one instrument run through one inner loop with that
    * instrument's state in registers; without features_out only the state is kept per event (the
    * row-only columns are computed when features() is read).
@@ -60,6 +61,8 @@ class MarketEngine {
   size_t instrument_count() const { return instruments_.size(); }
   BookType book_type(uint32_t i) const { return instruments_[i].type; }
   FeatureSet feature_set() const { return feature_set_; }
+  /** Doubles per row of apply()'s features_out. */
+  int row_width() const { return cmm::row_width(feature_set_); }
   /**
    * Latest feature vector of instrument i (kNumFeatures doubles, valid until the next apply());
    * caller checks i < instrument_count(). Computed here from the state and book when stale.

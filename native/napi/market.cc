@@ -99,7 +99,8 @@ class MarketEngineWrap : public Napi::ObjectWrap<MarketEngineWrap> {
     return a;
   }
 
-  // apply(events: Uint8Array, count: number, featuresOut?: Float64Array): number (events applied)
+  // apply(events: Uint8Array, count: number, featuresOut?: Float64Array): number (events applied); rows of
+  // engine_->row_width() doubles
   Napi::Value Apply(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
@@ -115,7 +116,7 @@ class MarketEngineWrap : public Napi::ObjectWrap<MarketEngineWrap> {
     if (reinterpret_cast<uintptr_t>(p) % 8 != 0) throw Napi::RangeError::New(env, "events must start 8-byte aligned");
     double* out = nullptr;
     if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {
-      out = TypedData<double>(F64Arg(info, 2, count * kNumFeatures));
+      out = TypedData<double>(F64Arg(info, 2, count * static_cast<size_t>(engine_->row_width())));
     }
     return Napi::Number::New(env, static_cast<double>(engine_->apply(reinterpret_cast<const Event*>(p), count, out)));
   }

@@ -47,9 +47,11 @@ export const NUM_FEATURES = FEATURE_NAMES.length;
 
 /**
  * Which features the engine computes. 'all' (default): every column. 'top': only the top-of-book
- * columns (TOP_OF_BOOK_FEATURES, the same values as 'all'); the other seven (imbalance5, imbalance10,
- * ofi, tradeFlow, realisedVol, intensity, timeSinceTrade) are NaN in every row and in features(), and
- * cost nothing (no decays, no depth walk).
+ * columns (TOP_OF_BOOK_FEATURES, the same values as 'all'), and the other seven (imbalance5,
+ * imbalance10, ofi, tradeFlow, realisedVol, intensity, timeSinceTrade) cost nothing (no decays, no
+ * depth walk). A 'top' engine's per-event rows are compact: TOP_OF_BOOK_FEATURES.length columns in
+ * that order (64 bytes an event instead of 120; see MarketEngine.rowWidth); its features() vector keeps
+ * the full layout, with the other seven NaN.
  */
 export type FeatureSetName = 'all' | 'top';
 export const TOP_OF_BOOK_FEATURES: readonly Feature[] = [
@@ -126,6 +128,11 @@ export class MarketEngine {
   readonly instruments: readonly InstrumentInfo[];
   /** The feature set this engine computes ('all' or 'top'). */
   readonly featureSet: FeatureSetName;
+  /**
+   * Doubles per event row of apply()'s featuresOut: NUM_FEATURES ('all', Feature order) or
+   * TOP_OF_BOOK_FEATURES.length ('top', that array's order).
+   */
+  readonly rowWidth: number;
   private readonly handle: {
     apply(events: Uint8Array, count: number, out?: Float64Array): number;
     applyFrames(chunk: Uint8Array, nextIndex: number, out: Float64Array): number;
@@ -143,6 +150,7 @@ export class MarketEngine {
     this.instruments = Object.freeze(instrumentsById(instruments));
     validateOptions(options);
     this.featureSet = options.features ?? 'all';
+    this.rowWidth = this.featureSet === 'top' ? TOP_OF_BOOK_FEATURES.length : NUM_FEATURES;
     const types = Uint8Array.from(this.instruments, (i) => (i.bookType === 'L3' ? 1 : 0));
     const { features, ...config } = options;
     this.handle = new (native().MarketEngine)(types, { ...config, featureSet: features === 'top' ? 1 : 0 });
@@ -155,7 +163,7 @@ export class MarketEngine {
 
   /**
    * Applies `count` events (64-byte rows, default: all in `events`) in one native call. With
-   * `featuresOut` (at least count * NUM_FEATURES doubles) each event's feature row is written there;
+   * `featuresOut` (at least count * rowWidth doubles) each event's feature row is written there;
    * rows of unknown instruments are NaN. Returns the events applied (unknown instruments skipped).
    */
   apply(events: Uint8Array, count = Math.floor(events?.byteLength / EVENT_SIZE), featuresOut?: Float64Array): number {
@@ -166,8 +174,8 @@ export class MarketEngine {
     if (events.byteOffset % 8 !== 0) throw expected('an 8-byte aligned byteOffset', 'events', events.byteOffset);
     if (featuresOut !== undefined) {
       if (!(featuresOut instanceof Float64Array)) throw expected('a Float64Array', 'featuresOut', featuresOut);
-      if (featuresOut.length < count * NUM_FEATURES) {
-        throw expected(`at least ${count * NUM_FEATURES} elements`, 'featuresOut', featuresOut.length);
+      if (featuresOut.length < count * this.rowWidth) {
+        throw expected(`at least ${count * this.rowWidth} elements`, 'featuresOut', featuresOut.length);
       }
     }
     return this.handle.apply(events, count, featuresOut);

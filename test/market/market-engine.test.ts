@@ -245,7 +245,7 @@ test('garbage events never crash the engine (random bytes, extreme values, both 
   assert.ok(Array.isArray(engine.gaps()) && engine.gaps().length <= 1024);
 });
 
-test("features: 'top' gives the top-of-book columns of 'all', NaN in the others, and the same books and counts", () => {
+test("features: 'top' gives the top-of-book columns of 'all' in compact rows, NaN in the others of features(), and the same books and counts", () => {
   const msgs = interleave(l2Messages({ instrument: 0, seed: 21, messages: 1500 }), l2Messages({ instrument: 1, seed: 22, messages: 1500, depth: 12, startSeq: 9n }));
   msgs.splice(700, 1); // a gap
   const batch = toBatch(msgs);
@@ -253,22 +253,26 @@ test("features: 'top' gives the top-of-book columns of 'all', NaN in the others,
   const top = new MarketEngine(instruments('L2', 'L2'), { features: 'top' });
   assert.equal(top.featureSet, 'top');
   assert.equal(all.featureSet, 'all');
+  assert.equal(all.rowWidth, NUM_FEATURES);
+  const width = top.rowWidth;
+  assert.equal(width, TOP_OF_BOOK_FEATURES.length);
   const outAll = new Float64Array(batch.length * NUM_FEATURES);
-  const outTop = new Float64Array(batch.length * NUM_FEATURES).fill(7); // stale values must be overwritten
+  const outTop = new Float64Array(batch.length * width + 1).fill(7); // stale values must be overwritten
+  assert.throws(() => top.apply(batch.bytes(), batch.length, new Float64Array(batch.length * width - 1)), /featuresOut/);
   for (let s = 0; s < batch.length; s += 333) {
     const n = Math.min(333, batch.length - s);
     const bytes = batch.bytes().subarray(s * EVENT_SIZE, (s + n) * EVENT_SIZE);
-    assert.equal(top.apply(bytes, n, outTop.subarray(s * NUM_FEATURES)), all.apply(bytes, n, outAll.subarray(s * NUM_FEATURES)));
+    assert.equal(top.apply(bytes, n, outTop.subarray(s * width)), all.apply(bytes, n, outAll.subarray(s * NUM_FEATURES)));
   }
-  const isTop = new Set<number>(TOP_OF_BOOK_FEATURES);
   for (let i = 0; i < batch.length; i++) {
-    for (let f = 0; f < NUM_FEATURES; f++) {
+    TOP_OF_BOOK_FEATURES.forEach((f, c) => {
       const a = outAll[i * NUM_FEATURES + f];
-      const t = outTop[i * NUM_FEATURES + f];
-      if (isTop.has(f)) assert.ok(Object.is(a, t), `row ${i} ${FEATURE_NAMES[f]}: ${t} != ${a}`);
-      else assert.ok(Number.isNaN(t), `row ${i} ${FEATURE_NAMES[f]} is ${t}, expected NaN`);
-    }
+      const t = outTop[i * width + c];
+      assert.ok(Object.is(a, t), `row ${i} ${FEATURE_NAMES[f]}: ${t} != ${a}`);
+    });
   }
+  assert.equal(outTop[batch.length * width], 7, 'nothing written past the rows');
+  const isTop = new Set<number>(TOP_OF_BOOK_FEATURES);
   for (const i of [0, 1]) {
     const fa = all.features(i);
     const ft = top.features(i);
@@ -287,11 +291,13 @@ test("features(i) without rows equals the last row written by an engine fed the 
   for (const features of ['all', 'top'] as const) {
     const withRows = new MarketEngine(instruments('L2'), { features });
     const noRows = new MarketEngine(instruments('L2'), { features });
-    const out = new Float64Array(batch.length * NUM_FEATURES);
+    const out = new Float64Array(batch.length * withRows.rowWidth);
     withRows.apply(batch.bytes(), batch.length, out);
     noRows.apply(batch.bytes(), batch.length);
-    const last = out.subarray((batch.length - 1) * NUM_FEATURES);
-    assert.deepEqual([...noRows.features(0)], [...last], features);
-    assert.deepEqual([...withRows.features(0)], [...last], features);
+    const last = out.subarray((batch.length - 1) * withRows.rowWidth);
+    // A 'top' row holds TOP_OF_BOOK_FEATURES' columns; features(i) has every column (NaN in the others).
+    const lastFull = features === 'all' ? [...last] : [...noRows.features(0)].map((v, f) => (TOP_OF_BOOK_FEATURES.includes(f) ? last[TOP_OF_BOOK_FEATURES.indexOf(f)] : v));
+    assert.deepEqual([...noRows.features(0)], lastFull, features);
+    assert.deepEqual([...withRows.features(0)], lastFull, features);
   }
 });
