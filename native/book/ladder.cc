@@ -1,95 +1,232 @@
-// Ladder (ladder.h): everything off the per-event fast path. Creating and removing top-tier levels
-// (shifting the array and re-indexing the moved levels), spilling to and refilling from the deep tier,
-// prices outside the index window (search of the top tier, sorted overflow), re-centring the window,
-// and the ordered reads (qty_ahead, deep levels for at()).
+// Ladder (ladder.h): everything off the per-event fast path. New and removed mirrored levels (the
+// mirror's shifts, spills and refills), deep levels without a page or outside the index window
+// (overflow), growing and re-centring the window, and the ordered reads (qty_ahead, levels below the
+// mirror for at()).
 #include "book/ladder.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace cmm {
 
-template <class F>
-void Ladder::with_fields(const Ref& r, F&& f) {
-  if (r.kind == Ref::kTop) {
-    Level& l = top_[r.index];
-    f(l.qty, l.count, l.aux);
+Ladder::Ladder(bool is_bid) : flip_(is_bid ? 0 : -1) {
+  for (Level& l : top_) l = unused_entry();
+}
+
+template <class Op>
+typename Op::Result Ladder::update_deep_slow(int64_t price, const Op& op) {
+  // Below the mirror (key(price) < top_floor_, so the mirror holds kTopMin levels or more): a level
+  // made here stays deep, and the mirror is not touched.
+  uint64_t off;
+  LevelSlot slot{0, LevelMeta{0, kNoAux}};
+  size_t oi = 0;
+  bool listed = false;  // an overflow entry holds the level
+  if (!index_.in_window(price, &off)) {
+    oi = overflow_lower_bound(price);
+    listed = oi < overflow_.size() && overflow_[oi].price == price;
+    if (listed) slot = overflow_[oi].slot;
+  }  // else its page is absent: no level there
+  const int64_t prev = slot.qty;
+  const auto result = op(slot.qty, slot.meta.count, slot.meta.aux, meta_);
+  const bool now = slot.qty > 0;
+  if (listed && !now) overflow_.erase(overflow_.begin() + static_cast<ptrdiff_t>(oi));
+  else if (now) store(price, slot);
+  size_ += static_cast<size_t>(now) - static_cast<size_t>(prev > 0);
+  snapshot_valid_ = false;
+  return result;
+}
+
+template <class Op>
+typename Op::Result Ladder::add_top(int64_t price, const Op& op) {
+  LevelSlot slot{0, LevelMeta{0, kNoAux}};
+  const auto result = op(slot.qty, slot.meta.count, slot.meta.aux, meta_);
+  if (slot.qty <= 0) return result;
+  const bool outside = store(price, slot);  // the data too: right if the level ends up deep
+  size_++;
+  if (top_count_ == kTopCap) spill();
+  const int64_t k = key(price);
+  if (k >= top_floor_) {
+    const size_t j = count_not_better(k);  // the new level goes to j - 1
+    const size_t first = kTopCap - top_count_;
+    move_top(first, j - first, true);  // the worse levels move down one
+    put_top(j - 1, level(price, slot));
+    top_count_++;
+    set_floor();
+  } else {
+    snapshot_valid_ = false;  // the spill left it below the mirror: deep
+  }
+  if (outside) maybe_rebase();
+  return result;
+}
+
+template int64_t Ladder::update_deep_slow<Ladder::SetOp>(int64_t, const Ladder::SetOp&);
+template uint32_t Ladder::update_deep_slow<Ladder::JoinOp>(int64_t, const Ladder::JoinOp&);
+template int64_t Ladder::add_top<Ladder::SetOp>(int64_t, const Ladder::SetOp&);
+template uint32_t Ladder::add_top<Ladder::JoinOp>(int64_t, const Ladder::JoinOp&);
+
+void Ladder::erase_top(size_t i) {
+  unstore(top_[i].price);
+  size_--;
+  const size_t first = kTopCap - top_count_;
+  move_top(first, i - first, false);  // the worse levels move up one
+  top_[first] = unused_entry();
+  top_count_--;
+  if (top_count_ < kTopMin && size_ > top_count_) refill();
+  set_floor();
+}
+
+void Ladder::move_top(size_t from, size_t n, bool down) {
+  // One entry at a time: the moves are short, and a memmove call costs more than it saves. The empty
+  // asm keeps compilers from turning the loop back into that call.
+  if (down) {
+    for (size_t i = from; i < from + n; i++) {
+      put_top(i - 1, top_[i]);
+      asm volatile("" ::: "memory");
+    }
+  } else {
+    for (size_t i = from + n; i-- > from;) {
+      put_top(i + 1, top_[i]);
+      asm volatile("" ::: "memory");
+    }
+  }
+}
+
+size_t Ladder::count_not_better(int64_t k) const {
+  size_t j = 0;
+  // A mask rather than a select: compilers turn the select into a branch.
+  for (size_t h = kTopCap / 2; h > 0; h /= 2) j += h & (size_t{0} - (key(top_[j + h - 1].price) <= k));
+  return j + (key(top_[j].price) <= k);
+}
+
+void Ladder::spill() {
+  // The dropped levels become deep: their data goes back to their storage.
+  for (size_t i = kTopCap - top_count_; i < kTopCap - kTopRefill; i++) {
+    const Level& l = top_[i];
+    store(l.price, LevelSlot{l.qty, LevelMeta{l.count, l.aux}});
+    top_[i] = unused_entry();
+  }
+  top_count_ = kTopRefill;
+  set_floor();
+  snapshot_valid_ = false;
+}
+
+void Ladder::refill() {
+  // Called after an erase left fewer than kTopMin (but at least kTopMin - 1 >= 1) levels in the mirror
+  // and deeper ones exist: they are the next best, beyond the mirror's worst level.
+  size_t i = kTopCap - top_count_;
+  visit_worse(top_[i].price, [&](const Level& l) {
+    put_top(--i, l);
+    return kTopCap - i < kTopRefill;
+  });
+  top_count_ = kTopCap - i;
+  snapshot_valid_ = false;
+}
+
+void Ladder::set_floor() {
+  top_floor_ = top_count_ >= kTopMin ? key(top_[kTopCap - top_count_].price) : INT64_MIN;
+}
+
+bool Ladder::store(int64_t price, const LevelSlot& s) {
+  uint64_t off;
+  if (index_.in_window(price, &off)) {
+    index_.put(off, s);
+    return false;
+  }
+  const size_t i = overflow_lower_bound(price);
+  if (i < overflow_.size() && overflow_[i].price == price) {
+    overflow_[i].slot = s;
+  } else if (index_.grow_toward(price)) {
+    absorb();
+    index_.in_window(price, &off);
+    index_.put(off, s);
+  } else {
+    overflow_.insert(overflow_.begin() + static_cast<ptrdiff_t>(i), OutsideEntry{price, s});
+  }
+  return true;
+}
+
+void Ladder::unstore(int64_t price) {
+  uint64_t off;
+  if (index_.in_window(price, &off)) {
+    Page* pg = index_.page(off);
+    pg->qty[PriceIndex::slot_of(off)] = 0;
+    PriceIndex::mark(pg, PriceIndex::slot_of(off), false);
     return;
   }
-  LevelSlot& s = r.kind == Ref::kPage ? r.page->slots[PriceIndex::slot_of(r.off)] : overflow_[r.index].slot;
-  f(s.qty, s.count, s.aux);
+  overflow_.erase(overflow_.begin() + static_cast<ptrdiff_t>(overflow_lower_bound(price)));
 }
 
-template <class F>
-void Ladder::visit_deep(F&& f) const {
-  if (deep_count_ == 0) return;
-  const size_t no = overflow_.size();
-  const size_t split = index_.has_window() ? overflow_lower_bound(index_.lo()) : no;  // [split, no) above
-  auto page_levels = [&](int64_t p, const Page& pg, size_t s) {
-    return pg.slots[s].qty > 0 ? f(p, pg.slots[s]) : true;
-  };
-  if (is_bid_) {
-    for (size_t i = no; i-- > split;)
-      if (!f(overflow_[i].price, overflow_[i].slot)) return;
-    if (!index_.visit(true, page_levels)) return;
-    for (size_t i = split; i-- > 0;)
-      if (!f(overflow_[i].price, overflow_[i].slot)) return;
-  } else {
-    for (size_t i = 0; i < split; i++)
-      if (!f(overflow_[i].price, overflow_[i].slot)) return;
-    if (!index_.visit(false, page_levels)) return;
-    for (size_t i = split; i < no; i++)
-      if (!f(overflow_[i].price, overflow_[i].slot)) return;
+bool Ladder::find_deep(int64_t price, int64_t** qty, LevelMeta** meta) const {
+  uint64_t off;
+  if (index_.in_window(price, &off)) {
+    size_t t;
+    Page* pg = index_.find(price, &t);
+    if (!pg) return false;
+    *qty = &pg->qty[t];
+    *meta = &pg->meta[t];
+    return true;
   }
+  const size_t i = overflow_lower_bound(price);
+  if (i == overflow_.size() || overflow_[i].price != price) return false;
+  OutsideEntry& o = const_cast<OutsideEntry&>(overflow_[i]);
+  *qty = &o.slot.qty;
+  *meta = &o.slot.meta;
+  return true;
 }
 
-template <bool kBid>
-size_t Ladder::find_index(int64_t price) const {
-  const Level* base = top_.data();
-  size_t len = top_.size();
-  if (len == 0) return 0;
-  const Level* first = base;
-  while (len > 1) {
-    const size_t half = len / 2;
-    const int64_t p = base[half - 1].price;
-    base += (kBid ? p < price : p > price) ? half : 0;
-    len -= half;
-  }
-  const bool worse = kBid ? base->price < price : base->price > price;
-  return static_cast<size_t>(base - first) + (worse ? 1 : 0);
+void Ladder::enable_meta() {
+  // Deep levels' count and aux were never written: they are 0 and kNoAux. (Overflow entries and the
+  // mirror already hold those.)
+  index_.visit([](int64_t, Page& pg, size_t t) { pg.meta[t] = LevelMeta{0, kNoAux}; });
+  meta_ = true;
 }
 
 uint32_t Ladder::aux_at(int64_t price) const {
-  uint32_t aux = kNoAux;
-  const Ref r = const_cast<Ladder*>(this)->locate(price);
-  if (r.kind != Ref::kNone) const_cast<Ladder*>(this)->with_fields(r, [&](int64_t&, int32_t&, uint32_t& a) { aux = a; });
-  return aux;
+  if (key(price) >= top_floor_) {
+    const size_t i = top_find(price);
+    return i < kTopCap ? top_[i].aux : kNoAux;
+  }
+  int64_t* q;
+  LevelMeta* m;
+  return meta_ && find_deep(price, &q, &m) ? m->aux : kNoAux;
 }
 
 bool Ladder::set_aux(int64_t price, uint32_t aux) {
-  const Ref r = locate(price);
-  if (r.kind == Ref::kNone) return false;
-  with_fields(r, [&](int64_t&, int32_t&, uint32_t& a) { a = aux; });
+  if (aux != kNoAux && !meta_) enable_meta();
+  if (key(price) >= top_floor_) {
+    const size_t i = top_find(price);
+    if (i == kTopCap) return false;
+    top_[i].aux = meta_ ? aux : kNoAux;
+    return true;
+  }
+  int64_t* q;
+  LevelMeta* m;
+  if (!find_deep(price, &q, &m)) return false;
+  if (meta_) m->aux = aux;  // else aux is kNoAux, as every level's
   snapshot_valid_ = false;
   return true;
 }
 
 int64_t Ladder::qty_at(int64_t price) const {
-  int64_t qty = 0;
-  const Ref r = const_cast<Ladder*>(this)->locate(price);
-  if (r.kind != Ref::kNone) const_cast<Ladder*>(this)->with_fields(r, [&](int64_t& q, int32_t&, uint32_t&) { qty = q; });
-  return qty;
+  if (key(price) >= top_floor_) {
+    const size_t i = top_find(price);
+    return i < kTopCap ? top_[i].qty : 0;
+  }
+  int64_t* q;
+  LevelMeta* m;
+  return find_deep(price, &q, &m) ? *q : 0;
 }
 
 int64_t Ladder::qty_ahead(int64_t price) const {
   int64_t total = 0;
-  for (size_t i = top_.size(); i-- > 0;) {
-    if (better(price, top_[i].price)) return total;
-    total += top_[i].qty;
+  for (size_t i = 0; i < top_count_; i++) {
+    const Level& l = top_[kTopCap - 1 - i];
+    if (better(price, l.price)) return total;
+    total = wrapping_add(total, l.qty);
   }
-  visit_deep([&](int64_t p, const LevelSlot& s) {
-    if (better(price, p)) return false;
-    total += s.qty;
+  if (top_count_ == 0) return total;
+  visit_worse(top_[kTopCap - top_count_].price, [&](const Level& l) {
+    if (better(price, l.price)) return false;
+    total = wrapping_add(total, l.qty);
     return true;
   });
   return total;
@@ -97,8 +234,8 @@ int64_t Ladder::qty_ahead(int64_t price) const {
 
 size_t Ladder::prune_through(int64_t price) {
   size_t n = 0;
-  while (!top_.empty() && !better(price, top_.back().price)) {
-    erase_top(top_.size() - 1);
+  while (top_count_ > 0 && !better(price, top_[kTopCap - 1].price)) {
+    erase_top(kTopCap - 1);
     n++;
   }
   return n;
@@ -106,313 +243,88 @@ size_t Ladder::prune_through(int64_t price) {
 
 void Ladder::clear() {
   index_.release_all();
-  top_.clear();
   overflow_.clear();
-  deep_count_ = 0;
-  top_outside_ = 0;
-  snapshot_valid_ = false;
-}
-
-int64_t Ladder::set_outside(int64_t price, int64_t qty, int32_t c) {
-  const Ref r = locate_outside(price);
-  if (r.kind == Ref::kNone) {
-    if (qty > 0) create(price, qty, c, kNoAux);
-    return 0;
-  }
-  if (r.kind != Ref::kTop) snapshot_valid_ = false;
-  int64_t prev = 0;
-  with_fields(r, [&](int64_t& q, int32_t& n, uint32_t&) {
-    prev = q;
-    q = qty;
-    n = c;
-  });
-  if (qty <= 0) remove(r);
-  return prev;
-}
-
-uint32_t Ladder::join_outside(int64_t price, int64_t dqty, int32_t dc, uint32_t new_aux) {
-  const Ref r = locate_outside(price);
-  if (r.kind == Ref::kNone) {
-    if (dqty <= 0) return kNoAux;
-    create(price, dqty, dc > 0 ? dc : 0, new_aux);
-    return new_aux;
-  }
-  if (r.kind != Ref::kTop) snapshot_valid_ = false;
-  uint32_t aux = kNoAux;
-  bool gone = false;
-  with_fields(r, [&](int64_t& q, int32_t& n, uint32_t& a) {
-    aux = a;
-    q = wrapping_add(q, dqty);
-    n += dc;
-    gone = q <= 0;
-  });
-  if (gone) remove(r);
-  return aux;
-}
-
-Ladder::Ref Ladder::locate(int64_t price) {
-  uint64_t off;
-  if (!index_.in_window(price, &off)) return locate_outside(price);
-  Page* pg = index_.page(off);
-  if (pg) {
-    const size_t s = PriceIndex::slot_of(off);
-    if (pg->top[s] != kNotTop) return Ref{Ref::kTop, pg->top[s], nullptr, 0};
-    if (pg->slots[s].qty > 0) return Ref{Ref::kPage, 0, pg, off};
-  }
-  return Ref{Ref::kNone, 0, nullptr, 0};
-}
-
-Ladder::Ref Ladder::locate_outside(int64_t price) {
-  if (top_outside_ > 0) {
-    const size_t i = find(price);
-    if (i < top_.size() && top_[i].price == price) return Ref{Ref::kTop, i, nullptr, 0};
-  }
-  if (!overflow_.empty()) {
-    const size_t i = overflow_lower_bound(price);
-    if (i < overflow_.size() && overflow_[i].price == price) return Ref{Ref::kOverflow, i, nullptr, 0};
-  }
-  return Ref{Ref::kNone, 0, nullptr, 0};
-}
-
-void Ladder::remove(const Ref& r) {
-  if (r.kind == Ref::kTop) return erase_top(r.index);
-  snapshot_valid_ = false;
-  deep_count_--;
-  if (r.kind == Ref::kPage) index_.vacate(r.page, r.off);
-  else overflow_.erase(overflow_.begin() + static_cast<ptrdiff_t>(r.index));
-}
-
-void Ladder::create(int64_t price, int64_t qty, int32_t count, uint32_t aux) {
-  uint64_t off;
-  bool in = index_.in_window(price, &off);
-  if (!in && index_.grow_toward(price)) {
-    absorb();
-    in = index_.in_window(price, &off);
-  }
-  if (deep_count_ > 0 && better(top_.front().price, price)) {
-    if (in) {
-      Page* pg = index_.page_or_new(off);
-      pg->slots[PriceIndex::slot_of(off)] = LevelSlot{qty, count, aux};
-      index_.occupy(pg, off);
-    } else {
-      overflow_insert(DeepEntry{price, LevelSlot{qty, count, aux}});
-    }
-    deep_count_++;
-    snapshot_valid_ = false;
-  } else {
-    insert_top(top_position(price, in), Level{price, qty, count, aux}, in, off);
-  }
-  if (!in) maybe_rebase();
-}
-
-size_t Ladder::top_position(int64_t price, bool in_window) const {
-  const size_t n = top_.size();
-  if (n == 0 || better(price, top_.back().price)) return n;
-  if (in_window && top_outside_ == 0) {
-    // The nearest better level in the index is a top level (the new one goes to the top tier).
-    int64_t q;
-    uint64_t qoff;
-    if (index_.next_occupied(is_bid_, price, kPositionScanTicks, &q) && index_.in_window(q, &qoff)) {
-      const uint8_t t = index_.page(qoff)->top[PriceIndex::slot_of(qoff)];
-      if (t != kNotTop) return t;
-    }
-  }
-  return find(price);
-}
-
-void Ladder::insert_top(size_t pos, const Level& l, bool in_window, uint64_t off) {
-  if (top_.capacity() == 0) top_.reserve(kTopMax + 2);
-  const size_t n = top_.size();
-  top_.push_back(l);
-  if (pos < n) {
-    Level* a = top_.data();
-    std::memmove(static_cast<void*>(a + pos + 1), a + pos, (n - pos) * sizeof(Level));
-    a[pos] = l;
-    for (size_t i = pos + 1; i <= n; i++) index_.set_top(a[i].price, static_cast<uint8_t>(i));
-  }
-  if (in_window) {
-    Page* pg = index_.page_or_new(off);
-    pg->top[PriceIndex::slot_of(off)] = static_cast<uint8_t>(pos);
-    index_.occupy(pg, off);
-  } else {
-    top_outside_++;
-  }
-  if (top_.size() > kTopMax) spill();
-}
-
-void Ladder::erase_top(size_t t) {
-  Level* a = top_.data();
-  const size_t n = top_.size();
-  uint64_t off;
-  if (index_.in_window(a[t].price, &off)) index_.vacate(index_.page(off), off);
-  else top_outside_--;
-  std::memmove(static_cast<void*>(a + t), a + t + 1, (n - 1 - t) * sizeof(Level));
-  top_.pop_back();
-  for (size_t i = t; i + 1 < n; i++) index_.set_top(a[i].price, static_cast<uint8_t>(i));
-  if (top_.size() < kTopMin && deep_count_ > 0) refill();
-}
-
-void Ladder::spill() {
-  const size_t k = top_.size() - kTopRefill;
-  Level* a = top_.data();
-  for (size_t j = 0; j < k; j++) {
-    const Level& l = a[j];
-    uint64_t off;
-    if (index_.in_window(l.price, &off)) {
-      Page* pg = index_.page(off);
-      pg->top[PriceIndex::slot_of(off)] = kNotTop;
-      pg->slots[PriceIndex::slot_of(off)] = LevelSlot{l.qty, l.count, l.aux};
-    } else {
-      top_outside_--;
-      overflow_insert(DeepEntry{l.price, LevelSlot{l.qty, l.count, l.aux}});
-    }
-  }
-  deep_count_ += k;
-  std::memmove(static_cast<void*>(a), a + k, kTopRefill * sizeof(Level));
-  top_.resize(kTopRefill);
-  reindex_top(0);
-  snapshot_valid_ = false;
-}
-
-void Ladder::refill() {
-  Level up[kTopRefill];
-  size_t r = 0;
-  const size_t n = top_.size();
-  int64_t bound = n ? top_.front().price : (is_bid_ ? INT64_MAX : INT64_MIN);
-  while (n + r < kTopRefill && deep_count_ > 0) {
-    int64_t wp = 0;
-    const bool in_index = index_.next_occupied(!is_bid_, bound, UINT64_MAX, &wp);  // toward worse prices
-    const size_t oi = overflow_beyond(bound);
-    const bool from_overflow = oi < overflow_.size() && (!in_index || better(overflow_[oi].price, wp));
-    if (from_overflow) {
-      const DeepEntry& o = overflow_[oi];
-      up[r++] = Level{o.price, o.slot.qty, o.slot.count, o.slot.aux};
-      overflow_.erase(overflow_.begin() + static_cast<ptrdiff_t>(oi));
-    } else if (in_index) {
-      uint64_t off;
-      index_.in_window(wp, &off);
-      LevelSlot& s = index_.page(off)->slots[PriceIndex::slot_of(off)];
-      up[r++] = Level{wp, s.qty, s.count, s.aux};
-      s.qty = 0;  // stays occupied: a top level now (indexed below)
-    } else {
-      break;
-    }
-    deep_count_--;
-    bound = up[r - 1].price;
-  }
-  top_.resize(n + r);
-  Level* a = top_.data();
-  std::memmove(static_cast<void*>(a + r), a, n * sizeof(Level));
-  for (size_t i = 0; i < r; i++) {
-    a[i] = up[r - 1 - i];  // up[] is best first; the top tier is worst first
-    uint64_t off;
-    if (!index_.in_window(a[i].price, &off)) top_outside_++;
-  }
-  reindex_top(0);
-  snapshot_valid_ = false;
-}
-
-void Ladder::reindex_top(size_t from) {
-  for (size_t i = from; i < top_.size(); i++) index_.set_top(top_[i].price, static_cast<uint8_t>(i));
-}
-
-void Ladder::absorb() {
-  if (top_outside_ > 0) {
-    for (size_t i = 0; i < top_.size(); i++) {
-      uint64_t off;
-      if (!index_.in_window(top_[i].price, &off)) continue;
-      Page* pg = index_.page(off);
-      if (pg && pg->top[PriceIndex::slot_of(off)] == i) continue;
-      pg = index_.page_or_new(off);
-      pg->top[PriceIndex::slot_of(off)] = static_cast<uint8_t>(i);
-      index_.occupy(pg, off);
-      top_outside_--;
-    }
-  }
-  if (!overflow_.empty()) {
-    size_t keep = 0;
-    for (const DeepEntry& o : overflow_) {
-      uint64_t off;
-      if (index_.in_window(o.price, &off)) {
-        Page* pg = index_.page_or_new(off);
-        pg->slots[PriceIndex::slot_of(off)] = o.slot;
-        index_.occupy(pg, off);
-      } else {
-        overflow_[keep++] = o;
-      }
-    }
-    overflow_.resize(keep);
-  }
-}
-
-void Ladder::maybe_rebase() {
-  if (top_.empty()) return;
-  const int64_t best = top_.back().price;
-  uint64_t off;
-  if (index_.in_window(best, &off) || !PriceIndex::indexable(best)) return;
-  std::vector<DeepEntry> deep;
-  deep.reserve(deep_count_);
-  visit_deep([&](int64_t p, const LevelSlot& s) {
-    deep.push_back(DeepEntry{p, s});
-    return true;
-  });  // best first: nearest the new window first
-  overflow_.clear();
-  index_.reset(best);
-  top_outside_ = 0;
-  for (size_t i = top_.size(); i-- > 0;) {
-    const int64_t p = top_[i].price;
-    if (index_.in_window(p, &off) || (index_.grow_toward(p) && index_.in_window(p, &off))) {
-      Page* pg = index_.page_or_new(off);
-      pg->top[PriceIndex::slot_of(off)] = static_cast<uint8_t>(i);
-      index_.occupy(pg, off);
-    } else {
-      top_outside_++;
-    }
-  }
-  for (const DeepEntry& d : deep) {
-    if (index_.in_window(d.price, &off) || (index_.grow_toward(d.price) && index_.in_window(d.price, &off))) {
-      Page* pg = index_.page_or_new(off);
-      pg->slots[PriceIndex::slot_of(off)] = d.slot;
-      index_.occupy(pg, off);
-    } else {
-      overflow_insert(d);
-    }
-  }
+  for (Level& l : top_) l = unused_entry();
+  size_ = 0;
+  top_count_ = 0;
+  top_floor_ = INT64_MIN;
   snapshot_valid_ = false;
 }
 
 size_t Ladder::overflow_lower_bound(int64_t price) const {
   return static_cast<size_t>(std::lower_bound(overflow_.begin(), overflow_.end(), price,
-                                              [](const DeepEntry& o, int64_t p) { return o.price < p; }) -
+                                              [](const OutsideEntry& o, int64_t p) { return o.price < p; }) -
                              overflow_.begin());
 }
 
-void Ladder::overflow_insert(const DeepEntry& d) {
-  overflow_.insert(overflow_.begin() + static_cast<ptrdiff_t>(overflow_lower_bound(d.price)), d);
+void Ladder::absorb() {
+  size_t keep = 0;
+  for (const OutsideEntry& o : overflow_) {
+    uint64_t off;
+    if (index_.in_window(o.price, &off)) index_.put(off, o.slot);
+    else overflow_[keep++] = o;
+  }
+  overflow_.resize(keep);
 }
 
-size_t Ladder::overflow_beyond(int64_t bound) const {
-  if (overflow_.empty()) return 0;
-  if (is_bid_) {  // highest price below bound
-    const size_t i = overflow_lower_bound(bound);
-    return i == 0 ? overflow_.size() : i - 1;
+void Ladder::maybe_rebase() {
+  if (top_count_ == 0) return;
+  const int64_t best = top_[kTopCap - 1].price;
+  uint64_t off;
+  if (index_.in_window(best, &off) || !PriceIndex::indexable(best)) return;
+  std::vector<OutsideEntry> all(overflow_);
+  all.reserve(size_);
+  index_.visit([&](int64_t p, const Page& pg, size_t t) { all.push_back(OutsideEntry{p, LevelSlot{pg.qty[t], pg.meta[t]}}); });
+  // Best first: the window grows toward the levels nearest the best before the far ones. (Mirrored
+  // levels' storage is re-made with stale data: only deep levels' data is read from storage.)
+  std::sort(all.begin(), all.end(), [this](const OutsideEntry& a, const OutsideEntry& b) { return better(a.price, b.price); });
+  overflow_.clear();
+  index_.reset(best);
+  for (const OutsideEntry& o : all) {
+    if (index_.in_window(o.price, &off) || (index_.grow_toward(o.price) && index_.in_window(o.price, &off)))
+      index_.put(off, o.slot);
+    else
+      overflow_.push_back(o);
   }
-  const size_t i = overflow_lower_bound(bound);  // lowest price above bound
-  return i < overflow_.size() && overflow_[i].price == bound ? i + 1 : i;
+  std::sort(overflow_.begin(), overflow_.end(), [](const OutsideEntry& a, const OutsideEntry& b) { return a.price < b.price; });
+  snapshot_valid_ = false;
+}
+
+template <class F>
+void Ladder::visit_worse(int64_t bound, F&& f) const {
+  const bool bid = is_bid();
+  int64_t wp = 0;
+  bool in_index = index_.next_occupied(!bid, bound, &wp);  // worse: lower prices for bids
+  // The best overflow entry strictly worse than bound, then onward (down for bids, up for asks).
+  const size_t n = overflow_.size();
+  const size_t lb = overflow_lower_bound(bound);
+  size_t oi = bid ? (lb == 0 ? n : lb - 1) : (lb < n && overflow_[lb].price == bound ? lb + 1 : lb);
+  for (;;) {
+    const bool in_overflow = oi < n;
+    if (in_overflow && (!in_index || better(overflow_[oi].price, wp))) {
+      if (!f(level(overflow_[oi].price, overflow_[oi].slot))) return;
+      oi = bid ? (oi == 0 ? n : oi - 1) : oi + 1;
+    } else if (in_index) {
+      size_t t;
+      const Page* pg = index_.find(wp, &t);
+      if (!f(level(wp, LevelSlot{pg->qty[t], pg->meta[t]}))) return;
+      in_index = index_.next_occupied(!bid, wp, &wp);
+    } else {
+      return;
+    }
+  }
 }
 
 const Level& Ladder::deep_at(size_t i) const {
   if (!snapshot_valid_) {
     snapshot_.clear();
-    visit_deep([&](int64_t p, const LevelSlot& s) {
-      snapshot_.push_back(Level{p, s.qty, s.count, s.aux});
+    visit_worse(top_[kTopCap - top_count_].price, [&](const Level& l) {
+      snapshot_.push_back(l);
       return true;
     });
     snapshot_valid_ = true;
   }
   return snapshot_[i];
 }
-
-size_t Ladder::find(int64_t price) const { return is_bid_ ? find_index<true>(price) : find_index<false>(price); }
 
 }  // namespace cmm

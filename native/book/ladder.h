@@ -1,9 +1,11 @@
-// One side of a price-level book, in two tiers. The top tier holds the best 16..64 levels sorted in a
-// contiguous vector, best at the back: depth-N reads (features) walk its last N entries. Deeper levels
-// live in a PriceIndex (price-indexed pages), which also records each top level's index: any update
-// finds its level in O(1) without searching, and a feed that touches the whole depth (Binance diffs)
-// never shifts long arrays. Levels beyond the index's window (far or extreme prices) fall back to a
-// search of the top tier or a sorted overflow vector. Shared by the L2 and L3 books, read by features.
+// One side of a price-level book. The best 10..16 levels live, sorted, in a fixed mirror array inside
+// the Ladder: depth-N reads (features) walk its first N entries down from the best. Every other (deep)
+// level lives in a PriceIndex slot, direct-indexed by price (a sorted overflow vector holds the rare
+// levels outside its window); a mirrored level's slot only records that it exists. An update first
+// compares its price with the mirror's worst level (the one data-dependent branch): a mirrored level is
+// found through a position hint and changed in place; a deep one (most of a whole-depth feed such as
+// Binance diffs) is written in its slot without branching on whether it was created, changed or
+// removed, and never moves anything. Shared by the L2 and L3 books, read by features.
 // The per-event fast path is inline here; everything else is in ladder.cc.
 #pragma once
 #include <cstddef>
@@ -26,61 +28,35 @@ struct Level {
 class Ladder {
  public:
   static constexpr uint32_t kNoAux = 0xffffffffu;
-  // Top tier bounds: while deep levels exist the top tier holds at least kTopMin (>= 10: the features
-  // read the best 10 levels as one array); past kTopMax it spills down to kTopRefill.
-  static constexpr size_t kTopMin = 16;
-  static constexpr size_t kTopRefill = 32;
-  static constexpr size_t kTopMax = 64;
+  // The mirror holds the best top_count_ levels, kTopMin..kTopCap whenever the side has that many
+  // (kTopMin >= 10: the features read the best 10 levels as one array). Past kTopCap it drops its worst
+  // levels down to kTopRefill; below kTopMin it brings deeper ones up to kTopRefill. kTopCap is a power
+  // of two: the mirror is searched by a fixed-length branch-free binary search.
+  static constexpr size_t kTopMin = 10;
+  static constexpr size_t kTopRefill = 13;
+  static constexpr size_t kTopCap = 16;
 
-  explicit Ladder(bool is_bid) : is_bid_(is_bid) {}
+  explicit Ladder(bool is_bid);
 
-  bool is_bid() const { return is_bid_; }
-  size_t size() const { return top_.size() + deep_count_; }
-  bool empty() const { return top_.empty(); }  // the deep tier is empty whenever the top one is
+  bool is_bid() const { return flip_ == 0; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
   /**
    * Level i from the top: 0 is the best. Caller checks i < size(). Levels 0 .. min(size(), 10) - 1 are
-   * one array (level i at &at(0) - i). A deep level (i >= the top tier) comes from a snapshot of the
-   * deep tier, rebuilt on the first such read after a change: the reference lasts until the next update.
+   * one array (level i at &at(0) - i). A level below the mirror comes from a snapshot of the deeper
+   * levels, rebuilt on the first such read after a change: the reference lasts until the next update.
    */
-  const Level& at(size_t i) const {
-    const size_t n = top_.size();
-    return i < n ? top_[n - 1 - i] : deep_at(i - n);
-  }
+  const Level& at(size_t i) const { return i < top_count_ ? top_[kTopCap - 1 - i] : deep_at(i - top_count_); }
   /** Best price, or kNoPrice when the side is empty. */
-  int64_t best_price() const { return top_.empty() ? kNoPrice : top_.back().price; }
-  /** Quantity at the best price, or 0 when the side is empty. */
-  int64_t best_qty() const { return top_.empty() ? 0 : top_.back().qty; }
+  int64_t best_price() const { return top_count_ ? top_[kTopCap - 1].price : kNoPrice; }
+  /** Quantity at the best price, or 0 when the side is empty (the empty mirror's entries hold qty 0). */
+  int64_t best_qty() const { return top_[kTopCap - 1].qty; }
   /** True when price a is better (more aggressive) than price b on this side. */
-  bool better(int64_t a, int64_t b) const { return is_bid_ ? a > b : a < b; }
+  bool better(int64_t a, int64_t b) const { return key(a) > key(b); }
 
   /** Sets the level's absolute quantity (and order count); qty <= 0 removes it. Returns the previous qty. */
   CMM_ALWAYS_INLINE int64_t set(int64_t price, int64_t qty, int64_t count = 0) {
-    const int32_t c = static_cast<int32_t>(count);
-    uint64_t off;
-    if (index_.in_window(price, &off)) {
-      if (Page* pg = index_.page(off)) {
-        const size_t s = PriceIndex::slot_of(off);
-        const uint8_t t = pg->top[s];
-        if (t != kNotTop) {
-          Level& l = top_[t];
-          const int64_t prev = l.qty;
-          if (qty > 0) { l.qty = qty; l.count = c; }
-          else erase_top(t);
-          return prev;
-        }
-        LevelSlot& d = pg->slots[s];
-        if (d.qty > 0) {
-          snapshot_valid_ = false;
-          const int64_t prev = d.qty;
-          if (qty > 0) { d.qty = qty; d.count = c; }
-          else vacate_deep(pg, off);
-          return prev;
-        }
-      }
-      if (qty > 0) create(price, qty, c, kNoAux);
-      return 0;
-    }
-    return set_outside(price, qty, c);
+    return update(price, SetOp{qty, static_cast<int32_t>(count)});
   }
 
   /** Adds dqty (and dcount orders) at price; the level goes when its quantity reaches 0 or less. */
@@ -91,35 +67,7 @@ class Ladder {
    * created here (dqty > 0) takes new_aux and returns it; kNoAux when there is no level and none was made.
    */
   CMM_ALWAYS_INLINE uint32_t join(int64_t price, int64_t dqty, int64_t dcount, uint32_t new_aux) {
-    const int32_t dc = static_cast<int32_t>(dcount);
-    uint64_t off;
-    if (index_.in_window(price, &off)) {
-      if (Page* pg = index_.page(off)) {
-        const size_t s = PriceIndex::slot_of(off);
-        const uint8_t t = pg->top[s];
-        if (t != kNotTop) {
-          Level& l = top_[t];
-          const uint32_t aux = l.aux;
-          l.qty = wrapping_add(l.qty, dqty);
-          l.count += dc;
-          if (l.qty <= 0) erase_top(t);
-          return aux;
-        }
-        LevelSlot& d = pg->slots[s];
-        if (d.qty > 0) {
-          snapshot_valid_ = false;
-          const uint32_t aux = d.aux;
-          d.qty = wrapping_add(d.qty, dqty);
-          d.count += dc;
-          if (d.qty <= 0) vacate_deep(pg, off);
-          return aux;
-        }
-      }
-      if (dqty <= 0) return kNoAux;
-      create(price, dqty, dc > 0 ? dc : 0, new_aux);
-      return new_aux;
-    }
-    return join_outside(price, dqty, dc, new_aux);
+    return update(price, JoinOp{dqty, static_cast<int32_t>(dcount), new_aux});
   }
 
   /** The aux of the level at price, or kNoAux when there is no level there. */
@@ -139,87 +87,164 @@ class Ladder {
 
  private:
   using Page = PriceIndex::Page;
-  static constexpr uint8_t kNotTop = PriceIndex::kNotTop;
-  static constexpr uint64_t kPositionScanTicks = 512;  // longer gaps: binary search the top tier instead
-
-  struct DeepEntry {  // a deep level outside the index window (overflow_, sorted by price)
+  struct OutsideEntry {  // a level outside the index window (overflow_)
     int64_t price;
     LevelSlot slot;
   };
-  struct Ref {  // where a level lives
-    enum Kind : uint8_t { kNone, kTop, kPage, kOverflow } kind;
-    size_t index;  // kTop: top_ index; kOverflow: overflow_ index
-    Page* page;    // kPage
-    uint64_t off;  // kPage
+
+  // The update of one level (qty 0 when there is none), written without branches on what it does: the
+  // new qty (0 removes) and, while meta_ is set, count and aux. Returns what the public call returns.
+  struct SetOp {
+    using Result = int64_t;
+    int64_t qty;
+    int32_t count;
+    bool needs_meta() const { return count != 0; }
+    CMM_ALWAYS_INLINE int64_t operator()(int64_t& q, int32_t& c, uint32_t& aux, bool meta) const {
+      const int64_t prev = q;
+      if (meta) {
+        aux |= static_cast<uint32_t>(prev > 0) - 1u;  // a new level's aux is kNoAux (an OR: no branch)
+        c = count;
+      }
+      q = qty > 0 ? qty : 0;
+      return prev;
+    }
+  };
+  struct JoinOp {
+    using Result = uint32_t;
+    int64_t dqty;
+    int32_t dcount;
+    uint32_t new_aux;
+    bool needs_meta() const { return dcount != 0 || new_aux != kNoAux; }
+    CMM_ALWAYS_INLINE uint32_t operator()(int64_t& q, int32_t& c, uint32_t& aux, bool meta) const {
+      const bool was = q > 0;
+      const int64_t nq = was ? wrapping_add(q, dqty) : dqty;
+      uint32_t a = kNoAux;  // without meta every aux is kNoAux, new_aux included (needs_meta())
+      if (meta) {
+        a = was ? aux : new_aux;
+        // int32 counts wrap (garbage input): computed in uint32.
+        c = was ? static_cast<int32_t>(static_cast<uint32_t>(c) + static_cast<uint32_t>(dcount)) : (dcount > 0 ? dcount : 0);
+        aux = a;
+      }
+      q = nq > 0 ? nq : 0;
+      return was || nq > 0 ? a : kNoAux;
+    }
   };
 
-  // ---- slow paths: prices outside the index window ----
-  CMM_NOINLINE int64_t set_outside(int64_t price, int64_t qty, int32_t c);
-  CMM_NOINLINE uint32_t join_outside(int64_t price, int64_t dqty, int32_t dc, uint32_t new_aux);
-  void vacate_deep(Page* pg, uint64_t off) {
-    index_.vacate(pg, off);
-    deep_count_--;
+  // Order key: larger is better on this side (bids: the price; asks: ~price, which reverses the order
+  // without overflow).
+  int64_t key(int64_t price) const { return price ^ flip_; }
+  // What the mirror holds below its levels: the worst key, no quantity.
+  Level unused_entry() const { return Level{INT64_MIN ^ flip_, 0, 0, kNoAux}; }
+  Level level(int64_t price, const LevelSlot& s) const {
+    return meta_ ? Level{price, s.qty, s.meta.count, s.meta.aux} : Level{price, s.qty, 0, kNoAux};
   }
 
-  // ---- locating ----
-  Ref locate(int64_t price);
-  Ref locate_outside(int64_t price);
-  // f(qty&, count&, aux&) on the located level; a caller that changes a deep level drops the snapshot.
-  template <class F>
-  void with_fields(const Ref& r, F&& f);
-  void remove(const Ref& r);
+  // The per-event path. A price at or better than the mirror's worst level belongs to the mirror: an
+  // existing level is updated there (its storage is not touched), a new one goes to add_top(). Any
+  // other price is a deep level: with its page present, the quantity is updated in place and the
+  // occupancy bit and size follow without branches.
+  template <class Op>
+  CMM_ALWAYS_INLINE typename Op::Result update(int64_t price, const Op& op) {
+    if (__builtin_expect(!meta_, 0) && op.needs_meta()) enable_meta();
+    if (key(price) >= top_floor_) {
+      const size_t i = top_find(price);
+      if (i == kTopCap) return add_top(price, op);
+      Level& l = top_[i];
+      const auto result = op(l.qty, l.count, l.aux, meta_);
+      if (l.qty <= 0) erase_top(i);
+      return result;
+    }
+    uint64_t off;
+    Page* pg;
+    if (__builtin_expect(index_.in_window(price, &off) && (pg = index_.page(off)) != nullptr, 1)) {
+      const size_t s = PriceIndex::slot_of(off);
+      int64_t& q = pg->qty[s];
+      const int64_t prev = q;
+      const auto result = op(q, pg->meta[s].count, pg->meta[s].aux, meta_);
+      const bool now = q > 0;
+      PriceIndex::mark(pg, s, now);
+      size_ += static_cast<size_t>(now) - static_cast<size_t>(prev > 0);
+      snapshot_valid_ = false;
+      return result;
+    }
+    return update_deep_slow(price, op);
+  }
 
-  // ---- creating and removing levels ----
-  // A new level (price absent): deep when deep levels exist and it is worse than the whole top tier.
-  CMM_NOINLINE void create(int64_t price, int64_t qty, int32_t count, uint32_t aux);
+  // Index in top_ of the mirrored level at price (the hint when it holds, else a search), or kTopCap.
+  CMM_ALWAYS_INLINE size_t top_find(int64_t price) const {
+    const size_t first = kTopCap - top_count_;
+    const size_t g = top_hint_[price & (kHints - 1)];
+    if (__builtin_expect(top_[g].price == price && g >= first, 1)) return g;
+    const size_t j = count_not_better(key(price));
+    return j > first && top_[j - 1].price == price ? j - 1 : kTopCap;
+  }
+  // Writes mirror entry i, keeping its hint.
+  void put_top(size_t i, const Level& l) {
+    top_[i] = l;
+    top_hint_[l.price & (kHints - 1)] = static_cast<uint8_t>(i);
+  }
 
-  // Index in top_ for a new level at price: top_[0, pos) are worse, top_[pos, n) better.
-  size_t top_position(int64_t price, bool in_window) const;
+  // A deep level without a page, or outside the window (overflow_; the window grows toward it when it can).
+  template <class Op>
+  CMM_NOINLINE typename Op::Result update_deep_slow(int64_t price, const Op& op);
+  // A new level at or better than the mirror's worst one (nothing when op leaves it empty).
+  template <class Op>
+  CMM_NOINLINE typename Op::Result add_top(int64_t price, const Op& op);
+  // Removes mirror entry i's level from the side.
+  CMM_NOINLINE void erase_top(size_t i);
 
-  void insert_top(size_t pos, const Level& l, bool in_window, uint64_t off);
+  // Moves n mirror entries starting at index from one index down or up (hints follow).
+  void move_top(size_t from, size_t n, bool down);
+  // Number of top_ entries with key <= k (unused ones included): entries [j, kTopCap) are better than
+  // k, and a mirrored level with key k sits at j - 1.
+  size_t count_not_better(int64_t k) const;
+  void spill();
+  void refill();
+  void set_floor();
 
-  CMM_NOINLINE void erase_top(size_t t);
-
-  // Moves the worst levels of the top tier down to the deep tier, keeping kTopRefill on top.
-  CMM_NOINLINE void spill();
-
-  // Brings the best deep levels up (each worse than the whole top tier) until kTopRefill are on top.
-  CMM_NOINLINE void refill();
-
-  void reindex_top(size_t from);
-
-  // After the window grew: register the top levels and move the overflow levels it now covers.
+  // A level's storage: the page slot or overflow entry that records it (its data too while deep).
+  // store() creates it (growing the window when it can) or overwrites it; unstore() removes it.
+  // Returns whether the price is outside the window.
+  bool store(int64_t price, const LevelSlot& s);
+  void unstore(int64_t price);
+  // The deep level at price (its storage), or nullptr: *qty and *meta point into it.
+  bool find_deep(int64_t price, int64_t** qty, LevelMeta** meta) const;
+  // Sets meta_: from now on every level's count and aux are kept (they were 0 and kNoAux until now).
+  CMM_NOINLINE void enable_meta();
+  // Index of the first overflow entry with price >= price.
+  size_t overflow_lower_bound(int64_t price) const;
+  // Moves the overflow levels a grown window now covers into it.
   void absorb();
-
-  // The best price left the window (it was opened elsewhere, or the market moved beyond its reach):
-  // open a new one around it and re-register every level.
+  // The best price left the window: re-centre it there and re-store every level.
   void maybe_rebase();
 
-  // ---- overflow (deep levels outside the window; rare) ----
-  size_t overflow_lower_bound(int64_t price) const;
-  void overflow_insert(const DeepEntry& d);
-  // Index of the best overflow level strictly worse than bound, or overflow_.size().
-  size_t overflow_beyond(int64_t bound) const;
-
-  // Deep levels best first (index pages merged with the overflow on either side of the window).
+  // Calls f(const Level&) for each level strictly worse than bound, best first, while f returns true.
   template <class F>
-  void visit_deep(F&& f) const;
-
+  void visit_worse(int64_t bound, F&& f) const;
   const Level& deep_at(size_t i) const;
 
-  // Index of the level at price in top_, or where it would be inserted (binary search; used off the
-  // index: prices outside its window). Vector order: worst .. best (ascending bids, descending asks).
-  size_t find(int64_t price) const;
-  template <bool kBid>
-  size_t find_index(int64_t price) const;
-
-  bool is_bid_;
-  std::vector<Level> top_;          // the best levels, worst first
-  PriceIndex index_;                // every level in its window: top index or deep data
-  std::vector<DeepEntry> overflow_; // deep levels outside the window, ascending price
-  size_t deep_count_ = 0;           // deep levels (index + overflow)
-  size_t top_outside_ = 0;          // top levels outside the window (found by search)
-  mutable std::vector<Level> snapshot_;  // deep levels best first, for at(i) beyond the top tier
+  int64_t flip_;                  // 0 for bids, -1 for asks (see key())
+  // Levels carry counts or aux handles (an L3 book): set by the first update that gives one. Until
+  // then every level has count 0 and aux kNoAux, and the pages' meta is neither written nor read.
+  bool meta_ = false;
+  size_t size_ = 0;               // levels on this side
+  size_t top_count_ = 0;          // levels in the mirror
+  // key() of the mirror's worst level while it holds kTopMin or more levels, else INT64_MIN (every
+  // price belongs to the mirror). Levels with key >= top_floor_ are exactly the mirrored ones.
+  int64_t top_floor_ = INT64_MIN;
+  // The mirror: level i at top_[kTopCap - 1 - i] for i < top_count_ (best at the back); the unused
+  // entries below it hold the worst key and qty 0 (the binary search needs no bound; best_qty() of an
+  // empty side reads 0).
+  Level top_[kTopCap];
+  // Where a mirrored level probably is: top_hint_[price % kHints] is the index of the last level written
+  // there with that price (exact unless two mirrored prices share it; top_find() checks).
+  static constexpr size_t kHints = 64;
+  uint8_t top_hint_[kHints] = {};
+  // Storage of every level: its data while deep, its existence only while mirrored (spill() writes
+  // the data back). index_ covers the window, overflow_ the levels outside it (ascending price).
+  PriceIndex index_;
+  std::vector<OutsideEntry> overflow_;
+  mutable std::vector<Level> snapshot_;  // levels below the mirror, best first, for at(i)
   mutable bool snapshot_valid_ = false;
 };
 
