@@ -59,6 +59,12 @@ export class SimExchange {
   fillLog: number[][] | undefined;
   private lastNotify = -Infinity;
   private readonly consumed: [Map<number, number>, Map<number, number>, Map<number, number>] = [new Map(), new Map(), new Map()];
+  private readonly fifo: boolean;
+  /** Some resting order lost its queue position (book cleared) and waits for a consistent book. */
+  private requeuePending = false;
+  /** Highest resting bid and lowest resting ask (±Infinity when none): a best price beyond them crosses nothing. */
+  private bidMax = -Infinity;
+  private askMin = Infinity;
 
   constructor(
     private readonly book: ReplayBook,
@@ -69,7 +75,9 @@ export class SimExchange {
     private readonly responseLatency: LatencyModel,
     /** Price grid (ticks): prices off it are rejected; the book is walked in these steps. */
     private readonly priceStep = 1,
-  ) {}
+  ) {
+    this.fifo = queueModel === QueueModelId.Fifo;
+  }
 
   static emptyStats(): ExchangeStats {
     return {
@@ -171,13 +179,26 @@ export class SimExchange {
     this.bestBid = bid;
     this.bestAsk = ask;
     const book = this.book;
-    if (book.nChanges > 0) this.onLevelChanges();
+    if (this.consumed[1].size + this.consumed[2].size > 0 && (book.nChanges > 0 || book.cleared)) this.onLevelChanges();
     if (this.orders.length === 0) return;
     if (book.cleared) {
       for (let i = 0; i < this.orders.length; i++) this.orders[i].requeue = true;
+      this.requeuePending = true;
       return;
     }
-    const fifo = this.queueModel === QueueModelId.Fifo;
+    const fifo = this.fifo;
+    // Queue positions move only when the event touched a level (L2 models) or a known order (FIFO).
+    if (this.requeuePending || (fifo ? book.ordFound : book.nChanges > 0)) this.advanceQueues(nowNs, consistent);
+    if (book.kind === 5 /* Trade */) this.onTrade(nowNs, fifo);
+    // Only a best price at or through one of our prices can fill us.
+    if (consistent && (this.bestAsk <= this.bidMax || this.bestBid >= this.askMin)) this.onCross(nowNs);
+  }
+
+  /** Re-queues orders that lost their place (once the book is consistent), then applies the event's depth or order change. */
+  private advanceQueues(nowNs: number, consistent: boolean): void {
+    const book = this.book;
+    const fifo = this.fifo;
+    if (consistent) this.requeuePending = false; // every order is re-queued below
     for (let i = 0; i < this.orders.length; i++) {
       const o = this.orders[i];
       if (o.requeue && consistent) {
@@ -202,8 +223,6 @@ export class SimExchange {
         }
       }
     }
-    if (book.kind === 5 /* Trade */) this.onTrade(nowNs, fifo);
-    if (consistent) this.onCross(nowNs);
   }
 
   private onTrade(nowNs: number, fifo: boolean): void {
@@ -254,6 +273,7 @@ export class SimExchange {
   }
 
   /** Venue updates remove liquidity we had used first (it is the front of the level); an empty level resets it. */
+  /** Liquidity we consumed is forgotten where the book replenished it, and everywhere when the book was cleared. */
   private onLevelChanges(): void {
     const book = this.book;
     if (book.cleared) {
@@ -332,6 +352,7 @@ export class SimExchange {
     o.requeue = false;
     this.orders.push(o);
     this.resting[o.side]++;
+    this.updateBounds();
   }
 
   private remove(k: number): void {
@@ -341,6 +362,20 @@ export class SimExchange {
     const last = orders.length - 1;
     for (let i = k; i < last; i++) orders[i] = orders[i + 1];
     orders.pop();
+    this.updateBounds();
+  }
+
+  /** Recomputes bidMax / askMin over the resting orders (a handful; only when one rests or leaves). */
+  private updateBounds(): void {
+    let bidMax = -Infinity;
+    let askMin = Infinity;
+    for (let i = 0; i < this.orders.length; i++) {
+      const o = this.orders[i];
+      if (o.side === BID) bidMax = Math.max(bidMax, o.price);
+      else askMin = Math.min(askMin, o.price);
+    }
+    this.bidMax = bidMax;
+    this.askMin = askMin;
   }
 
   private find(clientId: number): number {
@@ -377,6 +412,9 @@ export class SimExchange {
     this.outbox.length = 0;
     this.outboxHead = 0;
     this.resting.fill(0);
+    this.requeuePending = false;
+    this.bidMax = -Infinity;
+    this.askMin = Infinity;
     this.consumed[1].clear();
     this.consumed[2].clear();
     this.stats = SimExchange.emptyStats();

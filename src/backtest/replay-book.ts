@@ -4,6 +4,7 @@
 // shared by every simulation over the same tape; apply(row) decodes the row and records what changed.
 import { EVENT_SIZE, EventFlag, EventKind, Side } from '../core/event';
 import { BookType } from '../core/instrument';
+import { OrderTable } from './order-table';
 
 const K_ADD = EventKind.Add;
 const K_MODIFY = EventKind.Modify;
@@ -16,26 +17,35 @@ const EXEC_HIDDEN = EventFlag.ExecResting | EventFlag.Hidden;
 const EXEC = EventFlag.ExecResting;
 const BID_SIDE = Side.Bid;
 const ASK_SIDE = Side.Ask;
-const DENSE_CAP = 1 << 18; // ticks kept in a flat array per side; prices outside go to a Map
+const DENSE_CAP = 1 << 18; // most ticks kept in a flat array per side; prices outside go to a Map
+const DENSE_START = 1 << 12; // the flat array starts this small (a book per run: no megabytes to zero) and doubles
 
-/** Quantity per price for one side: a flat array around the first price seen, a Map beyond it. */
+/**
+ * Quantity per price for one side: a flat array around the first price seen, grown (doubling, keeping what
+ * it holds) when a price falls outside it, up to DENSE_CAP ticks; prices beyond that go to a Map.
+ */
 class LevelQty {
   private base = NaN;
-  private readonly dense = new Float64Array(DENSE_CAP);
+  private dense = new Float64Array(DENSE_START);
   private readonly sparse = new Map<number, number>();
+  // Written index range, for clear().
   private lo = DENSE_CAP;
   private hi = -1;
 
   get(price: number): number {
     const i = price - this.base;
-    if (i >= 0 && i < DENSE_CAP) return this.dense[i];
-    return this.sparse.get(price) ?? 0;
+    if (i >= 0 && i < this.dense.length) return this.dense[i];
+    return this.sparse.get(price) ?? 0; // empty until the flat array is at DENSE_CAP
   }
 
   set(price: number, qty: number): void {
-    if (this.base !== this.base) this.base = price - DENSE_CAP / 2;
-    const i = price - this.base;
-    if (i >= 0 && i < DENSE_CAP) {
+    if (this.base !== this.base) this.base = price - DENSE_START / 2;
+    let i = price - this.base;
+    if ((i < 0 || i >= this.dense.length) && this.dense.length < DENSE_CAP) {
+      this.grow(price);
+      i = price - this.base;
+    }
+    if (i >= 0 && i < this.dense.length) {
       this.dense[i] = qty;
       if (i < this.lo) this.lo = i;
       if (i > this.hi) this.hi = i;
@@ -48,6 +58,26 @@ class LevelQty {
     this.lo = DENSE_CAP;
     this.hi = -1;
     this.sparse.clear();
+  }
+
+  /** Doubles the flat array until it spans `price` too (at most DENSE_CAP), the old window centred in the new span and kept whole. */
+  private grow(price: number): void {
+    const old = this.dense;
+    const from = Math.min(this.base, price);
+    const to = Math.max(this.base + old.length, price + 1);
+    let n = old.length * 2;
+    while (n < to - from && n < DENSE_CAP) n *= 2;
+    let base = Math.floor((from + to - n) / 2);
+    if (base > this.base) base = this.base;
+    if (base + n < this.base + old.length) base = this.base + old.length - n;
+    const shift = this.base - base;
+    this.dense = new Float64Array(n);
+    this.dense.set(old, shift);
+    this.base = base;
+    if (this.hi >= this.lo) {
+      this.lo += shift;
+      this.hi += shift;
+    }
   }
 }
 
@@ -89,14 +119,7 @@ export class ReplayBook {
   private u8: Uint8Array = new Uint8Array(0);
   private i32: Int32Array = new Int32Array(0);
   private u16: Uint16Array = new Uint16Array(0);
-  // L3 orders: id -> slot; per-slot fields in typed arrays; free slots on a stack.
-  private readonly ids = new Map<number, number>();
-  private oSide = new Uint8Array(1024);
-  private oPrice = new Float64Array(1024);
-  private oQty = new Float64Array(1024);
-  private oStamp = new Float64Array(1024);
-  private free: number[] = [];
-  private used = 0;
+  private readonly orders = new OrderTable();
 
   constructor(bookType: BookType) {
     this.bookType = bookType;
@@ -132,7 +155,8 @@ export class ReplayBook {
     const kind = this.kind;
     if (kind === K_TRADE) {
       if (this.l3 && (this.flags & EXEC_HIDDEN) === EXEC) {
-        this.reduceOrder(this.orderKey(w), this.qty, true);
+        const at = this.findOrder(w);
+        if (at >= 0) this.reduceOrder(at, this.qty, true);
       }
       return;
     }
@@ -141,12 +165,17 @@ export class ReplayBook {
       return;
     }
     if (kind < K_ADD || kind > K_DELETE) return; // Bbo, Status, SnapshotEnd, None
-    if (this.l3) this.applyOrder(kind, this.orderKey(w));
+    if (this.l3) this.applyOrder(kind, w);
     else this.applyLevel(kind);
   }
 
-  private orderKey(w: number): number {
-    return (this.i32[w + 9] >>> 0) * 4294967296 + (this.i32[w + 8] >>> 0); // exact below 2^53
+  /** Table index of the order named by the event at word offset w, or -1 (counted as unknown). */
+  private findOrder(w: number): number {
+    const lo = this.i32[w + 8];
+    const hi = this.i32[w + 9];
+    const at = this.orders.find((hi >>> 0) * 4294967296 + (lo >>> 0), OrderTable.hashOf(lo, hi)); // id exact below 2^53
+    if (at < 0) this.unknownOrders++;
+    return at;
   }
 
   private change(side: number, price: number, prev: number, next: number): void {
@@ -171,114 +200,91 @@ export class ReplayBook {
     if (next !== prev) this.change(side, this.price, prev, next);
   }
 
-  private applyOrder(kind: number, id: number): void {
+  private applyOrder(kind: number, w: number): void {
+    if (kind === K_DELETE) return; // DeleteLevel names no order: the native L3 book ignores it, and so does this one
+    const t = this.orders;
     if (kind === K_ADD) {
       if ((this.side !== BID_SIDE && this.side !== ASK_SIDE) || this.qty <= 0) return;
-      const old = this.ids.get(id);
-      if (old !== undefined) this.removeSlot(id, old, false); // replaced: the old one leaves first
-      this.addOrder(id, this.side, this.price, this.qty);
+      const lo = this.i32[w + 8];
+      const hi = this.i32[w + 9];
+      const id = (hi >>> 0) * 4294967296 + (lo >>> 0);
+      const hash = OrderTable.hashOf(lo, hi);
+      const old = t.find(id, hash);
+      if (old >= 0) this.removeOrder(old, false); // replaced: the old one leaves first
+      this.addOrder(id, hash, this.side, this.price, this.qty);
       return;
     }
-    if (kind === K_DELETE) return;
-    const slot = this.ids.get(id);
-    if (slot === undefined) {
-      this.unknownOrders++;
-      return;
-    }
+    const at = this.findOrder(w);
+    if (at < 0) return;
     if (kind === K_CANCEL) {
-      this.reduceOrder(id, this.qty, false);
+      this.reduceOrder(at, this.qty, false);
     } else if (kind === K_MODIFY) {
-      const side = this.oSide[slot];
-      const oldPrice = this.oPrice[slot];
-      const oldQty = this.oQty[slot];
-      if (this.qty <= 0) this.removeSlot(id, slot, false);
+      const side = t.side[at];
+      const oldPrice = t.price[at];
+      const oldQty = t.qty[at];
+      if (this.qty <= 0) this.removeOrder(at, false);
       else if (this.price !== oldPrice) {
-        this.removeSlot(id, slot, false); // priority lost: re-joins at the back of the new level
-        this.addOrder(id, side, this.price, this.qty);
+        const id = t.key[at];
+        const hash = OrderTable.hashOf(this.i32[w + 8], this.i32[w + 9]);
+        this.removeOrder(at, false); // priority lost: re-joins at the back of the new level
+        this.addOrder(id, hash, side, this.price, this.qty);
       } else {
-        this.noteOrder(slot, oldQty - this.qty, false);
+        this.noteOrder(at, oldQty - this.qty, false);
         const lv = this.levels[side].get(oldPrice);
         this.change(side, oldPrice, lv, lv - oldQty + this.qty);
-        this.oQty[slot] = this.qty;
+        t.qty[at] = this.qty;
       }
-    } // DeleteLevel names no order: the native L3 book ignores it, and so does this one
+    }
   }
 
-  private noteOrder(slot: number, delta: number, exec: boolean): void {
+  private noteOrder(at: number, delta: number, exec: boolean): void {
+    const t = this.orders;
     this.ordFound = true;
-    this.ordSide = this.oSide[slot];
-    this.ordPrice = this.oPrice[slot];
-    this.ordStamp = this.oStamp[slot];
+    this.ordSide = t.side[at];
+    this.ordPrice = t.price[at];
+    this.ordStamp = t.stamp[at];
     this.ordDelta = delta;
     this.ordExec = exec;
   }
 
-  private reduceOrder(id: number, by: number, exec: boolean): void {
-    const slot = this.ids.get(id);
-    if (slot === undefined) {
-      this.unknownOrders++;
-      return;
-    }
-    const q = this.oQty[slot];
+  private reduceOrder(at: number, by: number, exec: boolean): void {
+    const t = this.orders;
+    const q = t.qty[at];
     if (by >= q) {
-      this.removeSlot(id, slot, exec);
+      this.removeOrder(at, exec);
       return;
     }
     if (by <= 0) return;
-    this.noteOrder(slot, by, exec);
-    const side = this.oSide[slot];
-    const price = this.oPrice[slot];
+    this.noteOrder(at, by, exec);
+    const side = t.side[at];
+    const price = t.price[at];
     const lv = this.levels[side].get(price);
     this.change(side, price, lv, Math.max(0, lv - by));
-    this.oQty[slot] = q - by;
+    t.qty[at] = q - by;
   }
 
-  private removeSlot(id: number, slot: number, exec: boolean): void {
-    const side = this.oSide[slot];
-    const price = this.oPrice[slot];
-    const q = this.oQty[slot];
-    this.noteOrder(slot, q, exec);
+  private removeOrder(at: number, exec: boolean): void {
+    const t = this.orders;
+    const side = t.side[at];
+    const price = t.price[at];
+    const q = t.qty[at];
+    this.noteOrder(at, q, exec);
     const lv = this.levels[side].get(price);
     this.change(side, price, lv, Math.max(0, lv - q));
-    this.ids.delete(id);
-    this.free.push(slot);
+    t.remove(at);
   }
 
-  private addOrder(id: number, side: number, price: number, qty: number): void {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      if (this.used === this.oQty.length) this.growSlots();
-      slot = this.used++;
-    }
-    this.oSide[slot] = side;
-    this.oPrice[slot] = price;
-    this.oQty[slot] = qty;
-    this.oStamp[slot] = this.nextStamp++;
-    this.ids.set(id, slot);
+  private addOrder(id: number, hash: number, side: number, price: number, qty: number): void {
+    this.orders.insert(id, hash, side, price, qty, this.nextStamp++);
     const lv = this.levels[side].get(price);
     if (this.nChanges < 2) this.change(side, price, lv, lv + qty);
     else this.levels[side].set(price, lv + qty);
   }
 
-  private growSlots(): void {
-    const n = this.oQty.length * 2;
-    const grow = <T extends Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.oSide = grow(this.oSide, (k) => new Uint8Array(k));
-    this.oPrice = grow(this.oPrice, (k) => new Float64Array(k));
-    this.oQty = grow(this.oQty, (k) => new Float64Array(k));
-    this.oStamp = grow(this.oStamp, (k) => new Float64Array(k));
-  }
-
   private clearAll(): void {
     this.levels[1].clear();
     this.levels[2].clear();
-    this.ids.clear();
-    this.free = [];
-    this.used = 0;
+    this.orders.clear();
     this.cleared = true;
   }
 }

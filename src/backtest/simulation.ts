@@ -78,6 +78,7 @@ export class Simulation implements OrderGateway {
   private readonly feedConst: number; // NaN when the feed latency is random
   private readonly tlValue: number; // quote currency per tick·lot
   private readonly step: number;
+  private readonly maxPosition: number; // cfg.risk.maxPosition, read by fits() twice per decision
   private features: Float64Array = new Float64Array(0);
   private stale: Uint8Array = new Uint8Array(0);
   private pending: OrderAction[] = [];
@@ -120,6 +121,7 @@ export class Simulation implements OrderGateway {
     const step = cfg.priceStep ?? 1;
     if (!Number.isInteger(step) || step < 1) throw expected('a positive integer number of ticks', 'priceStep', step);
     this.step = step;
+    this.maxPosition = cfg.risk.maxPosition;
     this.exchange = new SimExchange(book, this.account, cfg.fees, queueModelId(cfg.queue), cfg.queue.power ?? 2, responseLat, step);
     if (cfg.queue.model === 'fifo' && book.bookType !== 'L3') {
       throw new EngineError('E_CONFIG', `the fifo queue model needs L3 (market-by-order) data; ${cfg.instrument.symbol} is ${book.bookType}`);
@@ -172,7 +174,7 @@ export class Simulation implements OrderGateway {
     const sign = side === SIDE_BID ? 1 : -1;
     const pos = this.known.position;
     const exposure = pos + sign * (this.workingQty[side] - (w ? w.leaves : 0) + qty);
-    return Math.abs(exposure) <= this.cfg.risk.maxPosition || (sign * pos < 0 && Math.abs(exposure) <= Math.abs(pos));
+    return Math.abs(exposure) <= this.maxPosition || (sign * pos < 0 && Math.abs(exposure) <= Math.abs(pos));
   }
 
   cancelQuotes(): void {

@@ -69,12 +69,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Exits once stdout and stderr have drained: a write to a full pipe is queued, and exiting at once would
+ * cut a long --json line short for a reader such as `| tail -1`.
+ */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err instanceof Error ? err.stack : err);
-      process.exit(1);
-    },
-  );
+  main(process.argv.slice(2)).then(exitWhenFlushed, (err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    exitWhenFlushed(1);
+  });
 }

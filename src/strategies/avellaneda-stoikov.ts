@@ -7,6 +7,7 @@ import { Side } from '../core/event';
 import { expected } from '../errors';
 import { Feature } from '../market/market-engine';
 import { ExecReport } from '../backtest/types';
+import { GridRounding } from '../backtest/grid-rounding';
 import { MarketView, OrderGateway, Strategy, StrategyContext } from '../backtest/strategy';
 
 // Feature columns and sides as module constants: the per-event loop reads no enum objects.
@@ -45,6 +46,7 @@ export class AvellanedaStoikovStrategy implements Strategy {
   private qty = 1;
   private endNs = 0;
   private step = 1;
+  private readonly grid = new GridRounding();
   // Constants of the formulas.
   private g2 = 0; // γσ²
   private base = 0; // (1/γ)·ln(1 + γ/k): half of the τ-free part of the spread
@@ -81,8 +83,8 @@ export class AvellanedaStoikovStrategy implements Strategy {
     const r = mid - q * risk;
     const half = 0.5 * risk + this.base;
     const st = this.step;
-    let bid = Math.floor((r - half) / st) * st;
-    let ask = Math.ceil((r + half) / st) * st;
+    let bid = this.grid.floor(r - half, st);
+    let ask = this.grid.ceil(r + half, st);
     const bestBid = f[b + BID_PX];
     const bestAsk = f[b + ASK_PX];
     if (bid >= bestAsk) bid = bestAsk - st;

@@ -70,6 +70,17 @@ test('prints one row per strategy and, with --json, the whole result on the last
   assert.equal(b.stdout.trim().split('\n').pop(), lines[lines.length - 1]);
 });
 
+test('--json output longer than a pipe buffer arrives whole when the reader is slow', () => {
+  // 89 one-second episodes: about 75 KB of JSON, more than the 64 KiB a pipe holds. The reader starts
+  // half a second late: a CLI that exited without draining stdout would cut the line at 64 KiB.
+  const cmd = `"${process.execPath}" "${CMM}" backtest --data "${market}" --strategy fixed --episode-len 1s --json | (sleep 0.5; cat)`;
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', cwd: dir, maxBuffer: 1 << 24 });
+  assert.equal(r.status, 0, r.stderr);
+  const last = r.stdout.trim().split('\n').pop()!;
+  assert.ok(last.length > 65536, `only ${last.length} bytes: the test needs more than a pipe buffer`);
+  assert.equal(JSON.parse(last).command, 'backtest');
+});
+
 test('bad configuration is an EngineError with a clear message', async () => {
   await rejects(['--data', market, '--strategy', 'foo'], 'E_CONFIG', /unknown strategy "foo"/);
   await rejects(['--data', market, '--strategy', 'as', '--episode-len', '2m'], 'E_CONFIG', /longer than the test split/);

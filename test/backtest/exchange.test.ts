@@ -1,7 +1,7 @@
 // Simulated exchange on hand-made streams: order types, fees, self-liquidity, queue models, FIFO on L3.
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Side } from '../../src/core/event';
+import { EventKind, Side } from '../../src/core/event';
 import { QueueModelId } from '../../src/backtest/queue';
 import { Liquidity, ReportKind, TimeInForce } from '../../src/backtest/types';
 import { Rng } from '../../src/sim/rng';
@@ -65,6 +65,20 @@ test('liquidity we took is not offered again until venue updates remove it', () 
   assert.equal(d.exchange.consumedAt(Side.Ask, 101), 0);
   const fifth = d.send(Side.Bid, 101, 5, TimeInForce.Ioc);
   assert.equal(d.filled(fifth), 4);
+});
+
+test('a book snapshot voids the record of liquidity we took: the rebuilt level is offered in full', () => {
+  const s = twoSided()
+    .event(10, EventKind.SnapshotBegin, Side.None, 0, 0, 20, 0, 0)
+    .event(10, EventKind.Modify, Side.Bid, 99, 5, 20, 0, 0)
+    .event(10, EventKind.Modify, Side.Ask, 101, 5, 20, 0, 0)
+    .event(10, EventKind.SnapshotEnd, Side.None, 0, 0, 20, 0);
+  const d = new Driver(s, 'L2', QueueModelId.RiskAverse).run(2);
+  d.send(Side.Bid, 101, 5, TimeInForce.Ioc);
+  assert.equal(d.exchange.consumedAt(Side.Ask, 101), 5);
+  d.run();
+  assert.equal(d.exchange.consumedAt(Side.Ask, 101), 0, 'forgotten at the snapshot');
+  assert.equal(d.filled(d.send(Side.Bid, 101, 5, TimeInForce.Ioc)), 5);
 });
 
 test('risk-averse queue: cancellations ahead never fill us; only trades printed at our level do', () => {
