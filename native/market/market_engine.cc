@@ -9,6 +9,7 @@ namespace cmm {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr size_t kEventPrefetch = 16;  // events (1 KiB) ahead
 
 // L2 books only: true when event e left the best 10 levels of both sides as they were (a level event
 // strictly worse than the 10th level of its side, or a kind that changes no level), so every column
@@ -85,6 +86,9 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   for (; k < n && ev[k].instrument == id; k++) {
     const Event& e = ev[k];
     const uint64_t at = index + k;
+    // The event stream's line kEventPrefetch events on: measured 1-2 ns an event on the Binance file
+    // (the hardware prefetcher alone leaves the loop waiting on the next event's load).
+    if (k + kEventPrefetch < n) __builtin_prefetch(&ev[k + kEventPrefetch]);
     // Sequence: all events of one message share seq/prev_seq, so check when seq changes.
     if (e.seq != 0 && e.seq != last_seq) {
       if (CMM_UNLIKELY(e.prev_seq != 0 && last_seq != 0 && e.prev_seq != last_seq)) {
