@@ -1,7 +1,8 @@
-// Market-by-order book, its slow and rare paths: event semantics in l3_book.h, the per-event path inline in
-// l3_book_inl.h. One order-id probe and one ladder lookup per event: the ladder level's aux is its FIFO
-// queue (pooled, free list), an order keeps its queue index, so removing an order needs no price lookup
-// beyond the ladder's own.
+// Market-by-order book, off its inline fast path (l3_book_inl.h): the other event kinds and the rare cases
+// of the common ones (apply_general), untracked liquidity (order id 0: a pool entry named by the level's
+// aux), and the reads and removals that need a level's orders (queue position, DeleteLevel, crossed-book
+// pruning, forcing a level total below its known orders), which scan the order table: the hot path keeps
+// no per-level order lists.
 #include "book/l3_book.h"
 
 #include <algorithm>
@@ -13,19 +14,104 @@ namespace cmm {
 using l3_detail::opposite;
 using l3_detail::valid_side;
 
-uint32_t L3Book::find_queue(uint8_t s, int64_t price) const {
-  const uint32_t qi = ladder(s).aux_at(price);
-  // A level always carries a live queue of its own price; the check keeps a damaged book (quantities
-  // that overflowed int64) memory-safe.
-  if (qi >= queues_.size() || !queues_[qi].live || queues_[qi].price != price || queues_[qi].side != s) return kNil;
-  return qi;
+Status L3Book::apply_general(const Event& e) {
+  switch (static_cast<EventKind>(e.kind)) {
+    case EventKind::Add:  // apply() took the valid ones with an order id
+      if (!valid_side(e.side) || e.qty <= 0) break;
+      return apply_untracked(e);
+    case EventKind::Modify: {
+      if (e.qty < 0) break;
+      if (e.order_id == 0) {
+        if (!valid_side(e.side)) break;
+        return apply_untracked(e);
+      }
+      Order* o = orders_.find(e.order_id);
+      if (o == nullptr) {
+        unknown_orders_++;
+        return kUnknownOrder;
+      }
+      if (e.qty == 0) {
+        level_add(*o, o->side(), o->price, -o->qty, -1);
+        orders_.erase(o);
+      } else if (e.price != o->price) {  // moves: back of the new level's queue
+        level_add(*o, o->side(), o->price, -o->qty, -1);
+        rest(o, o->side(), e.price, e.qty);
+      } else {  // same price: keeps its place
+        level_add(*o, o->side(), o->price, e.qty - o->qty, 0);
+        o->qty = e.qty;
+      }
+      return kOk;
+    }
+    case EventKind::Cancel:  // apply() took a known order's
+      if (e.qty <= 0) break;
+      if (e.order_id == 0) {
+        if (!valid_side(e.side)) break;
+        return apply_untracked(e);
+      }
+      unknown_orders_++;
+      if (valid_side(e.side)) reduce_untracked(e.side, e.price, e.qty);
+      return kUnknownOrder;
+    case EventKind::Trade: {  // apply() took an execution of a known order
+      if (!(e.flags & kFlagExecResting) || (e.flags & kFlagHidden)) return kOk;  // a print only
+      if (e.qty <= 0) break;
+      const uint8_t resting = opposite(e.side);  // trade side is the aggressor
+      if (resting != kSideNone) reduce_untracked(resting, e.price, e.qty);
+      if (e.order_id == 0) return kOk;
+      unknown_orders_++;
+      return kUnknownOrder;
+    }
+    case EventKind::DeleteLevel:
+      if (!valid_side(e.side)) break;
+      remove_level(e.side, e.price);
+      return kOk;
+    case EventKind::SnapshotBegin:
+    case EventKind::Clear:
+      clear();
+      return kOk;
+    default:  // SnapshotEnd, Bbo, Status, None: informational for the book
+      return kOk;
+  }
+  invalid_events_++;
+  return kInvalidArg;
 }
 
-uint32_t L3Book::new_queue(uint32_t qi, uint8_t s, int64_t price) {
-  if (qi == queues_.size()) queues_.push_back(Queue{});
-  else free_queue_ = queues_[qi].tail;
-  queues_[qi] = Queue{kNil, kNil, 0, price, s, true};
-  return qi;
+uint32_t L3Book::find_untracked(uint8_t s, int64_t price) const {
+  const uint32_t ui = ladder(s).aux_at(price);
+  // aux is kNoAux on a level without untracked qty; it may also be stale (the entry was freed when the
+  // qty reached 0, perhaps reused by another level) or left by a level a damaged book lost.
+  if (ui >= untracked_.size() || !untracked_[ui].live || untracked_[ui].price != price || untracked_[ui].side != s)
+    return kNil;
+  return ui;
+}
+
+uint32_t L3Book::join_untracked(uint8_t s, int64_t price, int64_t delta) {
+  // The entry a level without one gets: the free list's head, or one past the pool.
+  const uint32_t candidate = free_untracked_ != kNil ? free_untracked_ : static_cast<uint32_t>(untracked_.size());
+  const uint32_t ui = ladder(s).join(price, delta, 0, candidate);
+  if (ui != candidate) {
+    if (ui < untracked_.size()) {
+      Untracked& u = untracked_[ui];
+      if (u.live && u.price == price && u.side == s) {
+        u.qty = wrapping_add(u.qty, delta);
+        return ui;
+      }
+    }
+    // A level of known orders only (or a stale aux): it takes the candidate. No level (delta <= 0 at an
+    // empty price, or a level the update emptied): no entry.
+    if (!ladder(s).set_aux(price, candidate)) return kNil;
+  }
+  if (candidate == untracked_.size()) untracked_.push_back(Untracked{});
+  else free_untracked_ = untracked_[candidate].next_free;
+  untracked_[candidate] = Untracked{delta, price, kNil, s, true};
+  return candidate;
+}
+
+void L3Book::release_untracked_if_empty(uint32_t ui) {
+  Untracked& u = untracked_[ui];
+  if (u.qty != 0) return;
+  u.live = false;  // the level's aux goes stale: find_untracked rejects it
+  u.next_free = free_untracked_;
+  free_untracked_ = ui;
 }
 
 Status L3Book::apply_untracked(const Event& e) {
@@ -35,40 +121,32 @@ Status L3Book::apply_untracked(const Event& e) {
     return kOk;
   }
   int64_t delta = e.qty;  // Add raises the untracked qty; Modify sets it
-  if (kind == EventKind::Modify) {
-    const uint32_t cur = find_queue(e.side, e.price);
-    delta = wrapping_add(e.qty, cur == kNil ? 0 : -queues_[cur].untracked);
-  }
+  if (kind == EventKind::Modify) delta = wrapping_add(e.qty, -untracked_qty(static_cast<Side>(e.side), e.price));
   if (delta == 0) return kOk;
-  const uint32_t qi = join_level(e.side, e.price, delta, 0);
-  if (qi == kNil) return kOk;
-  queues_[qi].untracked = wrapping_add(queues_[qi].untracked, delta);
-  drop_queue_if_empty(qi);
+  const uint32_t ui = join_untracked(e.side, e.price, delta);
+  if (ui != kNil) release_untracked_if_empty(ui);
   return kOk;
 }
 
 void L3Book::reduce_untracked(uint8_t s, int64_t price, int64_t by) {
-  const uint32_t qi = find_queue(s, price);
-  if (qi == kNil || queues_[qi].untracked <= 0) return;
-  const int64_t r = std::min(by, queues_[qi].untracked);
-  queues_[qi].untracked -= r;
+  const uint32_t ui = find_untracked(s, price);
+  if (ui == kNil || untracked_[ui].qty <= 0) return;
+  const int64_t r = std::min(by, untracked_[ui].qty);
+  untracked_[ui].qty -= r;
   ladder(s).add(price, -r, 0);
-  drop_queue_if_empty(qi);
+  release_untracked_if_empty(ui);
+}
+
+void L3Book::drop_untracked(uint8_t s, int64_t price) {
+  const uint32_t ui = find_untracked(s, price);
+  if (ui == kNil) return;
+  untracked_[ui].qty = 0;
+  release_untracked_if_empty(ui);
 }
 
 void L3Book::remove_level(uint8_t s, int64_t price) {
-  const uint32_t qi = find_queue(s, price);
-  if (qi != kNil) {
-    // Take the head until none is left: an erase may move other orders of this queue in the table,
-    // and the table re-points the queue's head when it does.
-    while (queues_[qi].head != kNil) {
-      const uint32_t idx = queues_[qi].head;
-      unlink(idx);
-      erase_order(idx);
-    }
-    queues_[qi].untracked = 0;
-    drop_queue_if_empty(qi);
-  }
+  drop_untracked(s, price);
+  orders_.erase_if([&](const Order& o) { return o.price == price && o.side() == s; });
   ladder(s).set(price, 0);
 }
 
@@ -78,24 +156,29 @@ size_t L3Book::prune_crossed(Side stale_side) {
   Ladder& l = ladder(stale_side);
   size_t n = 0;
   while (!l.empty() && !l.better(limit, l.best_price())) {
-    remove_level(stale_side, l.best_price());
+    const int64_t price = l.best_price();
+    drop_untracked(stale_side, price);
+    l.set(price, 0);
     n++;
   }
+  orders_.erase_if([&](const Order& o) { return o.side() == stale_side && !l.better(limit, o.price); });
   return n;
 }
 
 int64_t L3Book::qty_ahead_of_order(uint64_t order_id) const {
-  const uint32_t idx = orders_.find(order_id);
-  if (idx == kNil) return -1;
-  const OrderTable::Order& o = orders_[idx];
-  int64_t total = 0;
-  for (uint32_t i = o.prev; i != kNil; i = orders_[i].prev) total += orders_[i].qty;
-  return total + queues_[o.queue].untracked;
+  const Order* found = orders_.find(order_id);
+  if (found == nullptr) return -1;
+  const Order o = *found;
+  int64_t total = untracked_qty(static_cast<Side>(o.side()), o.price);  // ahead of every known order
+  orders_.for_each([&](const Order& other) {
+    if (other.price == o.price && other.side() == o.side() && other.arrival() < o.arrival()) total += other.qty;
+  });
+  return total;
 }
 
 int64_t L3Book::untracked_qty(Side s, int64_t price) const {
-  const uint32_t qi = find_queue(s, price);
-  return qi == kNil ? 0 : queues_[qi].untracked;
+  const uint32_t ui = find_untracked(s, price);
+  return ui == kNil ? 0 : untracked_[ui].qty;
 }
 
 size_t L3Book::set_level_total(Side s, int64_t price, int64_t qty) {
@@ -106,21 +189,23 @@ size_t L3Book::set_level_total(Side s, int64_t price, int64_t qty) {
   if (qty >= known) {
     const int64_t delta = (qty - known) - untracked;
     if (delta == 0) return 0;
-    const uint32_t qi = join_level(s, price, delta, 0);
-    if (qi == kNil) return 0;
-    queues_[qi].untracked = qty - known;
-    drop_queue_if_empty(qi);
+    const uint32_t ui = join_untracked(s, price, delta);
+    if (ui != kNil) release_untracked_if_empty(ui);
     return 0;
   }
   reduce_untracked(s, price, untracked);
+  // The level's known orders, oldest first (copies: reducing them moves table slots).
+  std::vector<Order> level;
+  orders_.for_each([&](const Order& o) {
+    if (o.price == price && o.side() == s) level.push_back(o);
+  });
+  std::sort(level.begin(), level.end(), [](const Order& a, const Order& b) { return a.arrival() < b.arrival(); });
   int64_t excess = known - qty;
   size_t touched = 0;
-  while (excess > 0) {  // oldest known orders go first
-    const uint32_t qi = find_queue(s, price);
-    if (qi == kNil || queues_[qi].head == kNil) break;
-    const uint32_t idx = queues_[qi].head;
-    const int64_t take = std::min(excess, orders_[idx].qty);
-    reduce(idx, take, s, price);  // may release the queue: looked up again next round
+  for (const Order& o : level) {
+    if (excess <= 0) break;
+    const int64_t take = std::min(excess, o.qty);
+    reduce(orders_.find(o.id), take, s, price);
     excess -= take;
     touched++;
   }
@@ -128,20 +213,20 @@ size_t L3Book::set_level_total(Side s, int64_t price, int64_t qty) {
 }
 
 bool L3Book::find_order(uint64_t order_id, Side* s, int64_t* price, int64_t* qty) const {
-  const uint32_t idx = orders_.find(order_id);
-  if (idx == kNil) return false;
-  const OrderTable::Order& o = orders_[idx];
-  const Queue& q = queues_[o.queue];
-  if (s) *s = static_cast<Side>(q.side);
-  if (price) *price = q.price;
+  const Order* found = orders_.find(order_id);
+  if (found == nullptr) return false;
+  const Order& o = *found;
+  if (s) *s = static_cast<Side>(o.side());
+  if (price) *price = o.price;
   if (qty) *qty = o.qty;
   return true;
 }
 
 void L3Book::clear() {
   orders_.clear();
-  queues_.clear();
-  free_queue_ = kNil;
+  next_arrival_ = 0;
+  untracked_.clear();
+  free_untracked_ = kNil;
   bids_.clear();
   asks_.clear();
 }

@@ -1,7 +1,9 @@
-// Market-by-order book: every resting order inline in an id-keyed open-addressing table (OrderTable),
-// per-level FIFO queues as intrusive links between table slots, the aggregated levels in two Ladders
-// whose Level.aux names the level's queue. Tables start empty and grow: construction allocates nothing.
-// No allocation per event once warm; no Node dependency.
+// Market-by-order book: every resting order inline in an id-keyed open-addressing table (OrderTable) with
+// its side, price and arrival number, the aggregated levels in two Ladders. No per-order links: a level's
+// FIFO order is its orders' arrival order, derived on demand by scanning the table (rare reads), so an add
+// or a cancel touches one order slot and one ladder level. A level with untracked liquidity names its entry
+// in a small pool through Level.aux. Tables start empty and grow: construction allocates nothing. No
+// allocation per event once warm; no Node dependency.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +38,9 @@ class L3Book {
    * returns kUnknownOrder; a Cancel or execution of one lowers the untracked qty at its price if
    * there is any (the order must have been part of it), otherwise the book is unchanged.
    * A malformed event (no side, negative qty, Add qty <= 0) returns kInvalidArg and changes nothing.
+   * Garbage quantities whose level totals overflow int64 damage the book (a Ladder drops a level whose
+   * total wrapped to <= 0 while orders still name its price): values are then meaningless, but every
+   * access stays memory-safe and later events keep applying.
    */
   CMM_ALWAYS_INLINE Status apply(const Event& e);
   /** Hint: e will be applied soon (loads its order's table slot); batch loops call it a few events ahead. */
@@ -48,14 +53,18 @@ class L3Book {
   bool crossed() const {
     return !bids_.empty() && !asks_.empty() && bids_.best_price() >= asks_.best_price();
   }
-  /** Removes stale_side's orders at or through the other side's best price; returns levels removed. */
+  /**
+   * Removes stale_side's orders at or through the other side's best price; returns levels removed.
+   * Scans the order table once: O(table size).
+   */
   size_t prune_crossed(Side stale_side);
 
   /** Ladder view: every better level plus the whole level at price (an order joining now). */
   int64_t qty_ahead(Side s, int64_t price) const { return side(s).qty_ahead(price); }
   /**
-   * Exact FIFO position: the quantity resting before this order at its own level (0 at the head).
-   * -1 when the order is not in the book. Walks the queue ahead of the order: O(orders ahead).
+   * Exact FIFO position: the quantity resting before this order at its own level (untracked qty plus
+   * every order that arrived there earlier; 0 at the head). -1 when the order is not in the book.
+   * Scans the order table: O(table size), for occasional reads (not per event).
    */
   int64_t qty_ahead_of_order(uint64_t order_id) const;
 
@@ -66,7 +75,8 @@ class L3Book {
   /**
    * Forces the level's total quantity to qty (reconciling with an external L2 view): the untracked
    * part absorbs the difference; if qty is below the known orders' total, known orders are removed
-   * oldest first (the last one reduced). Returns how many orders were removed or reduced.
+   * oldest first (the last one reduced). Returns how many orders were removed or reduced. Raising the
+   * total or taking it from untracked qty is O(1); removing known orders scans the order table.
    */
   size_t set_level_total(Side s, int64_t price, int64_t qty);
 
@@ -84,39 +94,42 @@ class L3Book {
   uint64_t invalid_events() const { return invalid_events_; }
 
  private:
-  static constexpr uint32_t kNil = OrderTable::kNil;
+  static constexpr uint32_t kNil = 0xffffffffu;  // no untracked entry
+  using Order = OrderTable::Order;
 
-  struct Queue {        // one price level's FIFO (pooled; the level's Ladder entry holds its index in aux)
-    uint32_t head;      // oldest order (table slot), kNil when none
-    uint32_t tail;      // newest order; doubles as the free-list link while the queue is unused
-    int64_t untracked;  // anonymous qty, ahead of every order
+  // A level's untracked liquidity (pooled, free list; only levels that have some get one: the level's
+  // Ladder entry names it in aux, kNoAux otherwise). price and side let a lookup reject an aux that is
+  // stale (its entry was freed) or left by a lost level on a damaged book.
+  struct Untracked {
+    int64_t qty;     // > 0 while live (freed at 0)
     int64_t price;
+    uint32_t next_free;
     uint8_t side;
     bool live;
   };
   Ladder& ladder(uint8_t s) { return s == kSideBid ? bids_ : asks_; }
   const Ladder& ladder(uint8_t s) const { return s == kSideBid ? bids_ : asks_; }
-  uint32_t find_queue(uint8_t s, int64_t price) const;             // kNil when the level has no queue
-  uint32_t join_level(uint8_t s, int64_t price, int64_t dqty, int64_t dcount);  // ladder += and the level's queue
-  uint32_t order_slot(uint64_t id, bool* existed);   // find or insert (grows the table)
-  uint32_t new_queue(uint32_t qi, uint8_t s, int64_t price);  // takes queue qi (free-list head or pool end)
-  void attach(uint32_t idx, uint8_t s, int64_t price);  // to the back of its level's FIFO; ladder += qty, count += 1
-  void detach(uint32_t idx);                         // out of its FIFO; ladder -= qty / count; queue dropped if empty
-  void unlink(uint32_t idx);                         // out of its FIFO only
-  void erase_order(uint32_t idx);                    // drop the (unlinked) order from the table
-  void remove_order(uint32_t idx);                   // detach and erase
-  void reduce(uint32_t idx, int64_t by, uint8_t side, int64_t price);  // cancel/execute by qty (removes at 0);
-                                                     // (side, price): the event's, a lookup hint
-  void drop_queue_if_empty(uint32_t qi);
-  Status apply_untracked(const Event& e);            // order_id 0 events
+  Status apply_general(const Event& e);  // any event, a branch per kind (apply() runs the common ones itself)
+  // Ladder += (dqty, dcount) for an order at (side, price). hint_side / hint_price are the event's: when
+  // they agree with the order's (always, on a sane feed) the ladder lookup need not wait for the order's
+  // slot to load.
+  void level_add(const Order& o, uint8_t hint_side, int64_t hint_price, int64_t dqty, int64_t dcount);
+  void reduce(Order* o, int64_t by, uint8_t hint_side, int64_t hint_price);  // cancel/execute (removes at 0)
+  void rest(Order* o, uint8_t s, int64_t price, int64_t qty);  // back of the level at price; ladder +=
+  Status apply_untracked(const Event& e);                          // order_id 0 events
+  uint32_t find_untracked(uint8_t s, int64_t price) const;         // kNil when the level has none
+  uint32_t join_untracked(uint8_t s, int64_t price, int64_t delta);  // ladder += delta; the level's entry
+  void release_untracked_if_empty(uint32_t ui);
   void reduce_untracked(uint8_t s, int64_t price, int64_t by);
-  void remove_level(uint8_t s, int64_t price);       // every order and the untracked qty
+  void drop_untracked(uint8_t s, int64_t price);  // the level's entry goes (its qty stays in the ladder)
+  void remove_level(uint8_t s, int64_t price);    // every order and the untracked qty
 
   Ladder bids_{true};
   Ladder asks_{false};
   OrderTable orders_;
-  std::vector<Queue> queues_;
-  uint32_t free_queue_ = kNil;  // free list threaded through Queue::tail
+  uint64_t next_arrival_ = 0;  // Order::arrival of the next order to join a level
+  std::vector<Untracked> untracked_;
+  uint32_t free_untracked_ = kNil;  // free list threaded through Untracked::next_free
   uint64_t unknown_orders_ = 0;
   uint64_t duplicate_adds_ = 0;
   uint64_t invalid_events_ = 0;
