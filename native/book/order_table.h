@@ -15,11 +15,13 @@ namespace cmm {
 class OrderTable {
  public:
   // Load limits. Every extra probe step (a collision) costs a mispredicted branch and a dependent load,
-  // in lookups and in a deletion's backward shift, so a table that still fits in L2 stays very sparse:
-  // at most a sixteenth full up to kSparseSlots (1 MiB), a quarter beyond (memory wins for big books).
-  // Measured on the MSFT day (1,325 orders at most, book only): a sixteenth full is about 5-8% faster than
-  // an eighth, an eighth about 14% faster than a quarter, and half full about 40% slower than an eighth.
-  static constexpr size_t kSparseLoadInverse = 16;
+  // in lookups and in a deletion's backward shift, so a small table stays sparse: at most an eighth full
+  // up to kSparseSlots (1 MiB), a quarter beyond (memory wins for big books). Measured on the MSFT day
+  // (1,325 orders at most): in the C++ harness (book only, 512-event chunks) a sixteenth full was 5-8%
+  // faster than an eighth, an eighth about 14% faster than a quarter, half full about 40% slower; but
+  // from Node (MarketEngine 'top', 4096-event batches, rows and events competing for L2) the 1 MiB table
+  // of a sixteenth lost: p50 25-29 ns/event against 23 for an eighth (512 KiB) and 24 for a quarter.
+  static constexpr size_t kSparseLoadInverse = 8;
   static constexpr size_t kSparseSlots = size_t{1} << 15;
   static constexpr size_t kDenseLoadInverse = 4;
 
