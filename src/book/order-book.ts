@@ -187,7 +187,11 @@ export class OrderBook {
 
   // L3 only -----------------------------------------------------------------------------------------
 
-  /** Exact FIFO position: quantity queued before this order at its level; -1 when not resting. */
+  /**
+   * Exact FIFO position: quantity queued before this order at its level (untracked liquidity first);
+   * -1 when not resting. Derived on demand from arrival order: one scan of the book's order table
+   * (the per-event path keeps no queue links), so a read costs O(resting orders), not O(1).
+   */
   queueAhead(orderId: number | bigint): number {
     return this.l3('queueAhead').queueAhead!(checkOrderId(orderId));
   }
