@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the native event-log frame decoder and the books (through MarketEngine) with libFuzzer under
+# Fuzzes the native event-log frame decoder, the books (through MarketEngine) and one Ladder side against a
+# std::map reference with libFuzzer under
 # ASan+UBSan, then runs an ASan+UBSan native replay over synthetic and real event logs. Not part of
 # npm test. Needs clang++ with libFuzzer (scripts/install-dev-tools.sh) and a TS build (dist/).
 #   scripts/fuzz.sh            FUZZ_SECONDS (default 60) per target
@@ -53,14 +54,16 @@ build fuzz_frames "$COV" $DECODER native/fuzz/fuzz_frames.cc
 TARGETS=(fuzz_frames)
 if [ $HAVE_ENGINE = 1 ]; then
   build fuzz_book "$COV" "${BOOK_SRC[@]}" $DECODER native/fuzz/fuzz_book.cc
+  build fuzz_ladder "$COV" "${BOOK_SRC[@]}" native/fuzz/fuzz_ladder.cc
   build replay_driver "" "${BOOK_SRC[@]}" $DECODER native/fuzz/replay_driver.cc
-  TARGETS+=(fuzz_book)
+  TARGETS+=(fuzz_book fuzz_ladder)
 else
   echo "fuzz: native/market not there yet: fuzz_book and the replay driver are skipped"
 fi
 
-declare -A SEEDS=([fuzz_frames]=frames [fuzz_book]=book)
-declare -A MAXLEN=([fuzz_frames]=65536 [fuzz_book]=8192) # fuzz_book: 10 bytes an event, 800 events at most
+declare -A SEEDS=([fuzz_frames]=frames [fuzz_book]=book [fuzz_ladder]=ladder)
+# fuzz_book: 10 bytes an event, 800 events at most; fuzz_ladder: 8 bytes an operation, 8,191 at most
+declare -A MAXLEN=([fuzz_frames]=65536 [fuzz_book]=8192 [fuzz_ladder]=65536)
 FAILED=0
 RESULTS=()
 for t in "${TARGETS[@]}"; do

@@ -1,5 +1,5 @@
 // Seeds for scripts/fuzz.sh: a small synthetic event log (and cuts of it) for fuzz_frames, event bytes
-// for fuzz_book, and real-data logs for the sanitizer replay driver (through the importers when built).
+// for fuzz_book, operation bytes for fuzz_ladder, and real-data logs for the sanitizer replay driver (through the importers when built).
 // Usage: node native/fuzz/make-corpus.js <out dir>   (needs dist/: run tsc first)
 'use strict';
 const fs = require('fs');
@@ -15,7 +15,7 @@ if (!out) {
   console.error('usage: make-corpus.js <out dir>');
   process.exit(2);
 }
-for (const d of ['frames', 'book', 'logs']) fs.mkdirSync(path.join(out, d), { recursive: true });
+for (const d of ['frames', 'book', 'ladder', 'logs']) fs.mkdirSync(path.join(out, d), { recursive: true });
 
 // Deterministic PRNG (xorshift32): the corpus is the same on every run.
 let state = 0x9e3779b9;
@@ -90,6 +90,15 @@ for (const [i, len] of [11, 101, 1001, 4001].entries()) {
   for (let k = 0; k < len; k++) s[k] = rand(256);
   s[0] = i;
   fs.writeFileSync(path.join(out, 'book', `random-${len}.bin`), s);
+}
+
+// fuzz_ladder seeds: random operations (8 bytes each after a first byte: side and the L2-style prefix),
+// long enough for the centre to jump several times (every 512 operations).
+for (const [i, ops] of [16, 600, 4000, 8000].entries()) {
+  const s = Buffer.alloc(1 + 8 * ops);
+  for (let k = 0; k < s.length; k++) s[k] = rand(256);
+  s[0] = i === 3 ? 0x81 : i; // the last: asks after a 512-operation L2 prefix
+  fs.writeFileSync(path.join(out, 'ladder', `random-${ops}.bin`), s);
 }
 
 // Real data through the importers, when they are built: logs for the sanitizer replay driver.
