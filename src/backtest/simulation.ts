@@ -72,6 +72,8 @@ export class Simulation implements OrderGateway {
   audit: AuditTrail | undefined;
   readonly audits: AuditTrail[] = [];
   nowNs = 0;
+  /** OrderGateway.quoteEpoch: bumped by every send, cancel, report delivery and episode start. */
+  quoteEpoch = 0;
 
   private readonly feedLat: LatencyModel;
   private readonly entryLat: LatencyModel;
@@ -195,12 +197,14 @@ export class Simulation implements OrderGateway {
 
   cancel(clientId: number): void {
     if (!this.working.has(clientId)) return;
+    this.quoteEpoch++;
     for (let s = 0; s < 2; s++) if (this.slotId[s] === clientId) this.clearSlot(s);
     this.enqueue(new OrderAction(ActionKind.Cancel, clientId, Side.None, 0, 0, TimeInForce.Gtc, this.nowNs, 0));
   }
 
   /** Risk check, then onto the wire. Returns the client id, or -1 when refused. */
   private send(kind: ActionKind, id: number, side: Side, price: number, qty: number, tif: TimeInForce, isMarket: boolean): number {
+    this.quoteEpoch++; // a refusal too: the same quote must be tried again
     const w = id >= 0 ? this.working.get(id) : undefined;
     const sign = side === Side.Bid ? 1 : -1;
     const pos = this.known.position;
@@ -259,6 +263,7 @@ export class Simulation implements OrderGateway {
     this.flattenId = -1;
     this.lifecycle = new Lifecycle();
     this.nowNs = startNs;
+    this.quoteEpoch++;
     if (this.cfg.audit) {
       this.audit = { fills: [], steps: [] };
       this.exchange.fillLog = this.audit.fills;
@@ -380,6 +385,7 @@ export class Simulation implements OrderGateway {
   }
 
   private deliver(local: number): void {
+    this.quoteEpoch++; // fills move the position and working sizes; rejects void a slot's price
     const ex = this.exchange;
     const box = ex.outbox;
     while (ex.outboxHead < box.length && box[ex.outboxHead].notifyNs <= local) {

@@ -94,6 +94,13 @@ export interface OrderGateway {
    * when it is already there. qty 0 (or NaN price) cancels the quote. Returns false when risk refused it.
    */
   quote(side: Side, price: number, qty: number): boolean;
+  /**
+   * Changes whenever anything quote() and fits() read may have changed (position, working orders, quote
+   * slots) and on every send, refused ones included. A strategy that computes the same quotes as at its
+   * last calls, under the same epoch, may skip the calls: they would do nothing. Optional: a gateway that
+   * does not count leaves it undefined, and strategies then make the calls every time.
+   */
+  readonly quoteEpoch?: number;
   /** Cancels both quotes. */
   cancelQuotes(): void;
   /**

@@ -50,6 +50,10 @@ export class AvellanedaStoikovStrategy implements Strategy {
   // Constants of the formulas.
   private g2 = 0; // γσ²
   private base = 0; // (1/γ)·ln(1 + γ/k): half of the τ-free part of the spread
+  // The quotes of the last gateway calls and the gateway's quoteEpoch then: the same again is skipped.
+  private sentBid = NaN;
+  private sentAsk = NaN;
+  private sentEpoch: number | undefined;
 
   constructor(params: AsParams, name = 'as') {
     validateAsParams(params);
@@ -63,6 +67,7 @@ export class AvellanedaStoikovStrategy implements Strategy {
     this.qty = this.params.qty ?? ctx.orderQty;
     this.endNs = ctx.episodeEndNs;
     this.step = ctx.priceStep;
+    this.sentEpoch = undefined;
   }
 
   onBatch(view: MarketView): void {
@@ -89,6 +94,11 @@ export class AvellanedaStoikovStrategy implements Strategy {
     const bestAsk = f[b + ASK_PX];
     if (bid >= bestAsk) bid = bestAsk - st;
     if (ask <= bestBid) ask = bestBid + st;
+    const epoch = gw.quoteEpoch;
+    if (bid === this.sentBid && ask === this.sentAsk && epoch === this.sentEpoch && epoch !== undefined) return;
+    this.sentBid = bid;
+    this.sentAsk = ask;
+    this.sentEpoch = epoch; // read before the calls: a quote they send (or that risk refuses) bumps it
     const qty = this.qty;
     gw.quote(BID, bid, gw.fits(BID, qty) ? qty : 0);
     gw.quote(ASK, ask, gw.fits(ASK, qty) ? qty : 0);
