@@ -93,6 +93,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   bool crossed = in.crossed;
   TopOfBook top = in.top;
   TopRow top_row(top);  // kTop: the row of the current top of book, recomputed when the top changes
+  TopOfBook pending = top;  // kTop rows, top changing often: the top of the event whose row is not written yet
   ChangeHistory bid_history{0, in.bid_changed_at}, ask_history{0, in.ask_changed_at};
   uint64_t stale_events = 0;
   const bool recompute_top_row = in.top_changes_often;
@@ -179,9 +180,20 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
     } else if constexpr (kRows) {
       // Recompute only when the top moved, unless it moves so often that the test would cost more
       // than it saves (a mispredicted branch per change): then every event, without a branch.
-      if (recompute_top_row || top_changed) top_row.set(top);
-      top_row.store(rows + k * kNumTopFeatures);
+      if (recompute_top_row) {
+        // One event behind: the previous event's row is computed now, while this event's book update is
+        // still in flight, so the division does not wait at the end of the update's dependency chain
+        // (0.6-0.7 ns an event on MSFT). The last event's row is written after the loop.
+        if (k > 0) TopRow(pending).store(rows + (k - 1) * kNumTopFeatures);
+        pending = top;
+      } else {
+        if (top_changed) top_row.set(top);
+        top_row.store(rows + k * kNumTopFeatures);
+      }
     }
+  }
+  if constexpr (!kAll && kRows) {
+    if (recompute_top_row && k > 0) TopRow(pending).store(rows + (k - 1) * kNumTopFeatures);  // the last row
   }
   if constexpr (kAll) in.features.accumulators() = features;
   in.last_seq = last_seq;
