@@ -174,9 +174,16 @@ bool Ladder::find_deep(int64_t price, int64_t** qty, LevelMeta** meta) const {
 }
 
 void Ladder::enable_meta() {
-  // Deep levels' count and aux were never written: they are 0 and kNoAux. (Overflow entries and the
-  // mirror already hold those.)
+  // Until now no level's count or aux was written: each is 0 and kNoAux, wherever the level lives. The
+  // stored fields may hold anything (a page slot's last use, or an overflow entry copied from one when
+  // the window moved), so all three places are set.
   index_.visit([](int64_t, Page& pg, size_t t) { pg.meta[t] = LevelMeta{0, kNoAux}; });
+  for (OutsideEntry& o : overflow_) o.slot.meta = LevelMeta{0, kNoAux};
+  for (size_t i = kTopCap - top_count_; i < kTopCap; i++) {
+    top_[i].count = 0;
+    top_[i].aux = kNoAux;
+  }
+  snapshot_valid_ = false;
   meta_ = true;
 }
 
