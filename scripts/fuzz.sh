@@ -72,8 +72,11 @@ for t in "${TARGETS[@]}"; do
   log="$OUT/logs/$t.log"
   echo "fuzz: running $t for ${SECS}s"
   set +e
+  # native/fuzz/regressions/<target>/: inputs that once crashed it, run first on every fuzz run.
+  regressions=()
+  [ -d "native/fuzz/regressions/$t" ] && regressions=("native/fuzz/regressions/$t")
   "$OUT/bin/$t" -max_total_time="$SECS" -print_final_stats=1 -max_len="${MAXLEN[$t]}" -rss_limit_mb=2048 \
-    -artifact_prefix="$OUT/artifacts/$t-" "$corpus" "$OUT/seeds/${SEEDS[$t]}" >"$log" 2>&1
+    -artifact_prefix="$OUT/artifacts/$t-" "$corpus" "$OUT/seeds/${SEEDS[$t]}" "${regressions[@]}" >"$log" 2>&1
   rc=$?
   set -e
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
