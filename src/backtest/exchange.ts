@@ -272,8 +272,10 @@ export class SimExchange {
     }
   }
 
-  /** Venue updates remove liquidity we had used first (it is the front of the level); an empty level resets it. */
-  /** Liquidity we consumed is forgotten where the book replenished it, and everywhere when the book was cleared. */
+  /**
+   * Venue updates remove liquidity we had used first (it is the front of the level); an empty level resets
+   * it, and a cleared book (snapshot) forgets it everywhere.
+   */
   private onLevelChanges(): void {
     const book = this.book;
     if (book.cleared) {

@@ -19,7 +19,12 @@ export class OrderTable {
   private mask = (1 << MIN_BITS) - 1;
   private count = 0;
 
-  /** Hash of an id from its low and high 32-bit words (the event record's order_id, little-endian). */
+  /** The id from its low and high 32-bit words (the event record's order_id, little-endian); exact below 2^53. */
+  static idOf(lo: number, hi: number): number {
+    return (hi >>> 0) * 4294967296 + (lo >>> 0);
+  }
+
+  /** Hash of an id from the same two words. */
   static hashOf(lo: number, hi: number): number {
     return Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) | 0;
   }
@@ -38,16 +43,7 @@ export class OrderTable {
   /** Adds an order that is not in the table (find returned -1). Returns its index. */
   insert(key: number, hash: number, side: number, price: number, qty: number, stamp: number): number {
     if (++this.count * 2 > this.side.length) this.grow();
-    const mask = this.mask;
-    let i = hash >>> this.shift;
-    while (this.side[i] !== 0) i = (i + 1) & mask;
-    this.key[i] = key;
-    this.hash[i] = hash;
-    this.side[i] = side;
-    this.price[i] = price;
-    this.qty[i] = qty;
-    this.stamp[i] = stamp;
-    return i;
+    return this.place(key, hash, side, price, qty, stamp);
   }
 
   /** Removes the order at index i: later entries of its probe run move back so that find never stops early. */
@@ -92,15 +88,21 @@ export class OrderTable {
     this.shift--;
     this.mask = n - 1;
     for (let j = 0; j < side.length; j++) {
-      if (side[j] === 0) continue;
-      let i = hash[j] >>> this.shift;
-      while (this.side[i] !== 0) i = (i + 1) & this.mask;
-      this.key[i] = key[j];
-      this.hash[i] = hash[j];
-      this.side[i] = side[j];
-      this.price[i] = price[j];
-      this.qty[i] = qty[j];
-      this.stamp[i] = stamp[j];
+      if (side[j] !== 0) this.place(key[j], hash[j], side[j], price[j], qty[j], stamp[j]);
     }
+  }
+
+  /** Writes an entry at the first free index of its probe run; returns that index. */
+  private place(key: number, hash: number, side: number, price: number, qty: number, stamp: number): number {
+    const mask = this.mask;
+    let i = hash >>> this.shift;
+    while (this.side[i] !== 0) i = (i + 1) & mask;
+    this.key[i] = key;
+    this.hash[i] = hash;
+    this.side[i] = side;
+    this.price[i] = price;
+    this.qty[i] = qty;
+    this.stamp[i] = stamp;
+    return i;
   }
 }

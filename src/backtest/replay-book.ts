@@ -173,7 +173,7 @@ export class ReplayBook {
   private findOrder(w: number): number {
     const lo = this.i32[w + 8];
     const hi = this.i32[w + 9];
-    const at = this.orders.find((hi >>> 0) * 4294967296 + (lo >>> 0), OrderTable.hashOf(lo, hi)); // id exact below 2^53
+    const at = this.orders.find(OrderTable.idOf(lo, hi), OrderTable.hashOf(lo, hi));
     if (at < 0) this.unknownOrders++;
     return at;
   }
@@ -207,7 +207,7 @@ export class ReplayBook {
       if ((this.side !== BID_SIDE && this.side !== ASK_SIDE) || this.qty <= 0) return;
       const lo = this.i32[w + 8];
       const hi = this.i32[w + 9];
-      const id = (hi >>> 0) * 4294967296 + (lo >>> 0);
+      const id = OrderTable.idOf(lo, hi);
       const hash = OrderTable.hashOf(lo, hi);
       const old = t.find(id, hash);
       if (old >= 0) this.removeOrder(old, false); // replaced: the old one leaves first
