@@ -49,6 +49,13 @@ class Ladder {
   const Level& at(size_t i) const { return i < top_count_ ? top_[kTopCap - 1 - i] : deep_at(i - top_count_); }
   /** Best price, or kNoPrice when the side is empty. */
   int64_t best_price() const { return top_count_ ? top_[kTopCap - 1].price : kNoPrice; }
+  /**
+   * Best price, or on an empty side the worst price there is (INT64_MIN for bids, INT64_MAX for asks):
+   * comparisons across the book need no emptiness test (a bid is crossed only by a real ask). No branch.
+   */
+  int64_t best_price_or_worst() const { return top_[kTopCap - 1].price; }
+  /** The best level's entry (price as best_price_or_worst(), qty as best_qty()), for 16-byte loads. */
+  const Level& best_entry() const { return top_[kTopCap - 1]; }
   /** Quantity at the best price, or 0 when the side is empty (the empty mirror's entries hold qty 0). */
   int64_t best_qty() const { return top_[kTopCap - 1].qty; }
   /** True when price a is better (more aggressive) than price b on this side. */

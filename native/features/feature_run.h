@@ -155,11 +155,14 @@ CMM_ALWAYS_INLINE __m128d exp_neg2_small(__m128d x) {
 }  // namespace feature_detail
 
 /** Best level of each side as read once per event. Empty side: px kNoPrice, qty 0 (levels hold qty > 0). */
+/** Best level of each side. An empty side has qty 0 and the worst price there is (see empty()). */
 struct TopOfBook {
   int64_t bid_px, bid_qty, ask_px, ask_qty;
   static CMM_ALWAYS_INLINE TopOfBook of(const Ladder& bids, const Ladder& asks) {
-    return {bids.best_price(), bids.best_qty(), asks.best_price(), asks.best_qty()};
+    return {bids.best_price_or_worst(), bids.best_qty(), asks.best_price_or_worst(), asks.best_qty()};
   }
+  /** Both sides empty: bid price INT64_MIN (kNoPrice), ask price INT64_MAX. */
+  static constexpr TopOfBook empty() { return {INT64_MIN, 0, INT64_MAX, 0}; }
   // Prices as doubles, NaN for an empty side (NaN then propagates into mid, microprice, spread).
   double bid() const { return bid_qty != 0 ? static_cast<double>(bid_px) : feature_detail::kNaN; }
   double ask() const { return ask_qty != 0 ? static_cast<double>(ask_px) : feature_detail::kNaN; }
@@ -201,7 +204,7 @@ class FeatureKernel {
     if (book_consistent && !in_snapshot) {
       // Empty bid = -inf (kNoPrice is INT64_MIN), empty ask = +inf; empty quantities are 0.
       const int64_t bpx = top.bid_px;
-      const int64_t apx = top.ask_qty != 0 ? top.ask_px : INT64_MAX;
+      const int64_t apx = top.ask_px;  // INT64_MAX when the side is empty
       const int64_t bqty = top.bid_qty;
       const int64_t aqty = top.ask_qty;
       const double mid = top.mid();

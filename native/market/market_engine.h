@@ -92,7 +92,7 @@ class MarketEngine {
     bool top_changes_often = false;  // the last long run changed the top at over 1/4 of its events
     // Best level per side and the event index when it last changed: the side that changed least
     // recently is the stale one when the book crosses.
-    TopOfBook top = {kNoPrice, 0, kNoPrice, 0};
+    TopOfBook top = TopOfBook::empty();
     uint64_t bid_changed_at = 0, ask_changed_at = 0;
     MarketCounts counts;
     Instrument(BookType t, const FeatureConfig& cfg);

@@ -301,3 +301,44 @@ test("features(i) without rows equals the last row written by an engine fed the 
     assert.deepEqual([...withRows.features(0)], lastFull, features);
   }
 });
+
+test('the stale side of a crossed book is the same with and without rows, in both feature sets, at any batch size, as in the TS reference', () => {
+  // Two instruments; stale quotes injected through the other side on both sides at random events (their
+  // own messages, seq 0), so the crossings need the history of which side changed last, sometimes across
+  // batch boundaries, sometimes with a pruned event just before.
+  const msgs = interleave(l2Messages({ instrument: 0, seed: 31, messages: 2500, depth: 8 }), l2Messages({ instrument: 1, seed: 32, messages: 2500, depth: 4, startSeq: 5n }));
+  const r = rng(33);
+  for (let j = 0; j < 60; j++) {
+    const at = 20 + Math.floor(r() * (msgs.length - 40));
+    const inst = r() < 0.5 ? 0 : 1;
+    const bid = r() < 0.5;
+    const ts = msgs[at].events[0][0];
+    msgs.splice(at, 0, { seq: 0n, events: [[ts, ts, inst, EventKind.Modify, bid ? Side.Bid : Side.Ask, bid ? 10_030n : 9_970n, 2n, 0n, 0n, 0n, EOM]] });
+  }
+  const batch = toBatch(msgs);
+  const ref = new ReferenceMarket(['L2', 'L2']);
+  ref.apply(batch.bytes(), batch.length, new Float64Array(batch.length * NUM_FEATURES));
+  assert.ok(ref.counts.crossedEpisodes >= 40, `crossings: ${ref.counts.crossedEpisodes}`);
+  for (const features of ['all', 'top'] as const) {
+    for (const rows of [true, false]) {
+      for (const size of [1, 7, 64, 333, 4096]) {
+        const engine = new MarketEngine(instruments('L2', 'L2'), { features });
+        const out = new Float64Array(size * engine.rowWidth);
+        for (let s = 0; s < batch.length; s += size) {
+          const n = Math.min(size, batch.length - s);
+          engine.apply(batch.bytes().subarray(s * EVENT_SIZE, (s + n) * EVENT_SIZE), n, rows ? out : undefined);
+        }
+        const label = `${features}, rows ${rows}, batches of ${size}`;
+        const { unknownInstruments, ...counts } = ref.counts;
+        assert.deepEqual({ ...engine.stats() }, { ...counts, unknownInstruments }, label);
+        for (const i of [0, 1]) {
+          for (const side of [Side.Bid, Side.Ask] as const) {
+            const l = side === Side.Bid ? ref.book(i).bids : ref.book(i).asks;
+            const want = Array.from({ length: Math.min(30, l.size) }, (_, j) => [l.priceAt(j), l.qtyAtLevel(j)]).flat();
+            assert.deepEqual([...engine.depth(i, side, 30)], want, `${label}: side ${side} of ${i}`);
+          }
+        }
+      }
+    }
+  }
+});
