@@ -10,8 +10,8 @@
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-O2", "-O0"],
-      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17", "-O2", "-O0"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "cflags_cc!": ["-fno-exceptions", "-fno-strict-aliasing", "-std=gnu++17", "-O2", "-O0"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-fstrict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
 }

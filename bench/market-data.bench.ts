@@ -72,8 +72,8 @@ async function prepare(dir: string): Promise<Manifest> {
 function nativeCpp(m: Manifest, dir: string): Metrics | string {
   const bin = path.join(dir, 'book_features_bench');
   const src = ['bench/native/book_features_bench.cc', ...['book', 'features', 'market'].flatMap((d) => fs.readdirSync(path.join(ROOT, 'native', d)).filter((f) => f.endsWith('.cc')).map((f) => `native/${d}/${f}`))];
-  // The addon's flags (CMakeLists.txt): -O3 -fno-strict-aliasing, no -march, no -ffast-math.
-  const cc = spawnSync('g++', ['-O3', '-fno-strict-aliasing', '-std=gnu++17', '-Inative', '-o', bin, ...src], { cwd: ROOT, encoding: 'utf8' });
+  // The addon's flags (CMakeLists.txt): -O3 -fstrict-aliasing, no -march, no -ffast-math.
+  const cc = spawnSync('g++', ['-O3', '-fstrict-aliasing', '-std=gnu++17', '-Inative', '-o', bin, ...src], { cwd: ROOT, encoding: 'utf8' });
   if (cc.status !== 0) return `g++ failed: ${(cc.stderr || cc.error?.message || '').split('\n')[0]}`;
   const metrics: Metrics = {};
   for (const [name, file, reps] of [['msft', m.msft.events, '20'], ['binance', m.binance.events, '8']]) {

@@ -6,7 +6,7 @@
 set -e
 cd "$(dirname "$0")/../.."
 mkdir -p build/bench
-g++ -O3 -fno-strict-aliasing -std=gnu++17 -g -Inative -Inative/third_party/flatbuffers/include -o build/bench/callgrind_driver \
+g++ -O3 -fstrict-aliasing -std=gnu++17 -g -Inative -Inative/third_party/flatbuffers/include -o build/bench/callgrind_driver \
   bench/native/callgrind_driver.cc native/book/*.cc native/features/*.cc native/market/*.cc native/log/*.cc native/core/*.cc
 files=""
 cases=""
