@@ -165,17 +165,18 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   RowHistory row_history{rows + kTopCol, static_cast<size_t>(kAll ? kNumFeatures : kNumTopFeatures), 0, RowTop::of(top),
                          in.bid_changed_at, in.ask_changed_at};
   ChangeHistory bid_history{0, in.bid_changed_at}, ask_history{0, in.ask_changed_at};
+  // Events applied while stale: counted when `stale` changes (rare), not every event.
   uint64_t stale_events = 0;
+  size_t stale_since = 0;  // while stale: the first event of the run counted stale
   const bool recompute_top_row = in.top_changes_often;
   size_t top_changes = 0;  // !kRows: events that changed the top, counted at each fold
   size_t k = 0;
   for (; k < n && ev[k].instrument == id; k++) {
     const Event& e = ev[k];
-    const uint64_t at = index + k;
     if constexpr (!kRows) {
       if ((k & 63) == 0 && k != 0) {  // ChangeHistory's fold; the top changes of the 64 events it covers
-        bid_history.fold(at - 1);
-        ask_history.fold(at - 1);
+        bid_history.fold(index + k - 1);
+        ask_history.fold(index + k - 1);
         top_changes += static_cast<size_t>(__builtin_popcountll(bid_history.bits | ask_history.bits));
       }
     }
@@ -197,7 +198,8 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
     if (e.seq != 0 && e.seq != last_seq) {
       if (CMM_UNLIKELY(e.prev_seq != 0 && last_seq != 0 && e.prev_seq != last_seq)) {
         in.counts.gaps++;
-        record_gap(id, last_seq, e.prev_seq, at);
+        record_gap(id, last_seq, e.prev_seq, index + k);
+        if (!stale) stale_since = k;
         stale = true;
       }
       last_seq = e.seq;
@@ -210,10 +212,14 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
     if (CMM_UNLIKELY(st != kOk || static_cast<uint8_t>(kind - static_cast<uint8_t>(EventKind::SnapshotEnd)) < 2)) {
       in.counts.unknown_orders += st == kUnknownOrder;  // counted per instrument, summed by counts()
       in.counts.invalid_events += st == kInvalidArg;
-      if (kind == static_cast<uint8_t>(EventKind::SnapshotEnd)) stale = false;
-      else if (kind == static_cast<uint8_t>(EventKind::Clear)) stale = true;
+      if (kind == static_cast<uint8_t>(EventKind::SnapshotEnd)) {
+        if (stale) stale_events += k - stale_since;  // this event is not counted
+        stale = false;
+      } else if (kind == static_cast<uint8_t>(EventKind::Clear)) {
+        if (!stale) stale_since = k;
+        stale = true;
+      }
     }
-    stale_events += stale;
 
     const TopOfBook now = TopOfBook::of(bids, asks);
     // Which side's best level changed at this event (an execution moves the resting side, so both).
@@ -243,13 +249,14 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
           // Rows before k are written; this event's top is `now`.
           if (k > 0) row_history.fold(k - 1, index);
           const RowTop cur = RowTop::of(now);
+          const uint64_t at = index + k;
           const uint64_t bid_last = cur.bid_differs(row_history.base_top) ? at : row_history.bid_at;
           const uint64_t ask_last = cur.ask_differs(row_history.base_top) ? at : row_history.ask_at;
           stale_side = bid_last <= ask_last ? kSideBid : kSideAsk;
           row_history.bid_at = bid_last;
           row_history.ask_at = ask_last;
         } else {
-          stale_side = bid_history.last(at) <= ask_history.last(at) ? kSideBid : kSideAsk;
+          stale_side = bid_history.last(index + k) <= ask_history.last(index + k) ? kSideBid : kSideAsk;
         }
         in.counts.pruned_levels += book.prune_crossed(stale_side);
         // The stale side's new best was not updated now: refresh the cache, keep its change time.
@@ -289,6 +296,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
       }
     }
   }
+  if (stale) stale_events += k - stale_since;
   if constexpr (!kAll && kRows) {
     if (recompute_top_row && k > 0) TopRow(pending).store(rows + (k - 1) * kNumTopFeatures);  // the last row
   }
