@@ -51,7 +51,8 @@ class MarketEngine {
    * EndOfMessage a crossed book is counted and its stale side (best level changed least recently)
    * pruned; then the features update. features_out (n * row_width(feature_set()) doubles, or nullptr)
    * gets each event's feature row (kTop: the compact kNumTopFeatures columns); an unknown instrument's
-   * row is all NaN. Returns the events applied (n minus
+   * row is all NaN; the rows written so far are read back (the history of the best levels, for a
+   * crossed book's stale side), so features_out must not overlap ev. Returns the events applied (n minus
    * unknown instruments). Consecutive events of one instrument run through one inner loop with that
    * instrument's state in registers; without features_out only the state is kept per event (the
    * row-only columns are computed when features() is read).
@@ -89,7 +90,7 @@ class MarketEngine {
     // features.values() lag the state (true from the start: the feature set decides the NaN columns);
     // features(i) refreshes them.
     bool values_stale = true;
-    bool top_changes_often = false;  // the last long run changed the top at over 1/4 of its events
+    bool top_changes_often = false;  // the last long run changed the top at over 1/4 of its (first 64, with rows) events
     // Best level per side and the event index when it last changed: the side that changed least
     // recently is the stale one when the book crosses.
     TopOfBook top = TopOfBook::empty();

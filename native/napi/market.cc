@@ -117,6 +117,10 @@ class MarketEngineWrap : public Napi::ObjectWrap<MarketEngineWrap> {
     double* out = nullptr;
     if (info.Length() > 2 && !info[2].IsUndefined() && !info[2].IsNull()) {
       out = TypedData<double>(F64Arg(info, 2, count * static_cast<size_t>(engine_->row_width())));
+      // Rows are written while events are read (and read back: the best-level history).
+      const uintptr_t o0 = reinterpret_cast<uintptr_t>(out), e0 = reinterpret_cast<uintptr_t>(p);
+      const uintptr_t o1 = o0 + count * static_cast<size_t>(engine_->row_width()) * sizeof(double), e1 = e0 + count * sizeof(Event);
+      if (count != 0 && o0 < e1 && e0 < o1) throw Napi::RangeError::New(env, "featuresOut must not overlap the events");
     }
     return Napi::Number::New(env, static_cast<double>(engine_->apply(reinterpret_cast<const Event*>(p), count, out)));
   }

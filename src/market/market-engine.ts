@@ -164,7 +164,8 @@ export class MarketEngine {
   /**
    * Applies `count` events (64-byte rows, default: all in `events`) in one native call. With
    * `featuresOut` (at least count * rowWidth doubles) each event's feature row is written there;
-   * rows of unknown instruments are NaN. Returns the events applied (unknown instruments skipped).
+   * rows of unknown instruments are NaN. `featuresOut` must not overlap `events`. Returns the events
+   * applied (unknown instruments skipped).
    */
   apply(events: Uint8Array, count = Math.floor(events?.byteLength / EVENT_SIZE), featuresOut?: Float64Array): number {
     if (!(events instanceof Uint8Array)) throw expected('a Uint8Array of 64-byte events', 'events', events);
@@ -176,6 +177,12 @@ export class MarketEngine {
       if (!(featuresOut instanceof Float64Array)) throw expected('a Float64Array', 'featuresOut', featuresOut);
       if (featuresOut.length < count * this.rowWidth) {
         throw expected(`at least ${count * this.rowWidth} elements`, 'featuresOut', featuresOut.length);
+      }
+      // Rows are written while the events are read (and read back: the history of the best levels).
+      const rowsEnd = featuresOut.byteOffset + count * this.rowWidth * 8;
+      const eventsEnd = events.byteOffset + count * EVENT_SIZE;
+      if (count > 0 && featuresOut.buffer === events.buffer && featuresOut.byteOffset < eventsEnd && events.byteOffset < rowsEnd) {
+        throw expected('a buffer that does not overlap the events', 'featuresOut', `bytes ${featuresOut.byteOffset}..${rowsEnd}`);
       }
     }
     return this.handle.apply(events, count, featuresOut);

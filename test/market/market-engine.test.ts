@@ -210,6 +210,11 @@ test('options and arguments are validated in TypeScript', () => {
   bad(() => engine.depth(0, 3 as Side.Bid, 2), /side/);
   const unaligned = new Uint8Array(new ArrayBuffer(EVENT_SIZE + 4), 4, EVENT_SIZE);
   bad(() => engine.apply(unaligned, 1), /aligned/);
+  // Rows written over the events being read: refused (a row buffer just past the events is fine).
+  const shared = new ArrayBuffer(EVENT_SIZE + NUM_FEATURES * 8 * 2);
+  new Uint8Array(shared, 0, EVENT_SIZE).set(b.bytes());
+  bad(() => engine.apply(new Uint8Array(shared, 0, EVENT_SIZE), 1, new Float64Array(shared, 0, NUM_FEATURES)), /overlap/);
+  assert.equal(engine.apply(new Uint8Array(shared, 0, EVENT_SIZE), 1, new Float64Array(shared, EVENT_SIZE, NUM_FEATURES)), 1);
 });
 
 test('garbage events never crash the engine (random bytes, extreme values, both book types)', () => {
