@@ -2,7 +2,8 @@
 // small price/order-id range so adds, modifies, cancels and executions hit live levels and orders.
 // Checks: ladders sorted with positive quantities, no crossed book after EndOfMessage, one batch call
 // gives the same features and ladders as one call per event, and FeatureSet::kTop the same top-of-book
-// columns as kAll (NaN in the others).
+// columns as kAll (NaN in the others); without rows, the same books and counts (the best-level history
+// kept per event instead of read back from the rows).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -101,6 +102,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(std::memcmp(batch.features(i), single.features(i), cmm::kNumFeatures * sizeof(double)) == 0);
   }
   Check(batch.counts().gaps == single.counts().gaps && batch.counts().unknown_orders == single.counts().unknown_orders);
+
+  // Without rows the engine keeps its own best-level history (with rows it reads the rows back): the
+  // same stale sides, so the same books and counts, as long as prices and quantities are exact as
+  // doubles (the rows' columns): inputs without the extreme values.
+  bool exact = true;
+  for (const cmm::Event& e : events) exact = exact && e.price > -(int64_t{1} << 52) && e.price < (int64_t{1} << 52) && e.qty < 1000;
+  if (exact) {
+    for (cmm::FeatureSet set : {cmm::FeatureSet::kAll, cmm::FeatureSet::kTop}) {
+      cmm::MarketEngine norows(types, cmm::FeatureConfig(), 1024, set);
+      Check(norows.apply(events.data(), n, nullptr) == applied);
+      const cmm::MarketCounts a = norows.counts(), b = batch.counts();
+      Check(a.crossed_episodes == b.crossed_episodes && a.pruned_levels == b.pruned_levels && a.stale_events == b.stale_events &&
+            a.invalid_events == b.invalid_events && a.unknown_orders == b.unknown_orders && a.gaps == b.gaps);
+      for (uint32_t i = 0; i < norows.instrument_count(); i++) {
+        Check(SameLadder(batch.ladder(i, cmm::kSideBid), norows.ladder(i, cmm::kSideBid)));
+        Check(SameLadder(batch.ladder(i, cmm::kSideAsk), norows.ladder(i, cmm::kSideAsk)));
+      }
+    }
+  }
 
   // FeatureSet::kTop: its compact rows equal kAll's top-of-book columns bit for bit, its features()
   // vectors are NaN in the other columns; same books either way.

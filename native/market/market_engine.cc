@@ -162,7 +162,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   // history pushed every event (ChangeHistory).
   constexpr int kTopCol = kAll ? kBidPrice : 4;  // the bid price column of a row
   static_assert(top_feature(4) == kBidPrice && kAskQty == kBidPrice + 3, "bid price, ask price, bid qty, ask qty");
-  RowHistory row_history{rows + kTopCol, static_cast<size_t>(kAll ? kNumFeatures : kNumTopFeatures), 0, RowTop::of(top),
+  RowHistory row_history{kRows ? rows + kTopCol : nullptr, static_cast<size_t>(kAll ? kNumFeatures : kNumTopFeatures), 0, RowTop::of(top),
                          in.bid_changed_at, in.ask_changed_at};
   ChangeHistory bid_history{0, in.bid_changed_at}, ask_history{0, in.ask_changed_at};
   // Events applied while stale: counted when `stale` changes (rare), not every event.
