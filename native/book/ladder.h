@@ -54,8 +54,6 @@ class Ladder {
    * comparisons across the book need no emptiness test (a bid is crossed only by a real ask). No branch.
    */
   int64_t best_price_or_worst() const { return top_[kTopCap - 1].price; }
-  /** The best level's entry (price as best_price_or_worst(), qty as best_qty()), for 16-byte loads. */
-  const Level& best_entry() const { return top_[kTopCap - 1]; }
   /** Quantity at the best price, or 0 when the side is empty (the empty mirror's entries hold qty 0). */
   int64_t best_qty() const { return top_[kTopCap - 1].qty; }
   /** True when price a is better (more aggressive) than price b on this side. */

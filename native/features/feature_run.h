@@ -154,7 +154,6 @@ CMM_ALWAYS_INLINE __m128d exp_neg2_small(__m128d x) {
 
 }  // namespace feature_detail
 
-/** Best level of each side as read once per event. Empty side: px kNoPrice, qty 0 (levels hold qty > 0). */
 /** Best level of each side. An empty side has qty 0 and the worst price there is (see empty()). */
 struct TopOfBook {
   int64_t bid_px, bid_qty, ask_px, ask_qty;
