@@ -13,7 +13,7 @@ Ladder::Ladder(bool is_bid) : flip_(is_bid ? 0 : -1) {
 }
 
 template <class Op>
-typename Op::Result Ladder::update_deep_slow(int64_t price, const Op& op) {
+typename Op::Result Ladder::update_deep_slow(int64_t price, Op op) {
   // Below the mirror (key(price) < top_floor_, so the mirror holds kTopMin levels or more): a level
   // made here stays deep, and the mirror is not touched.
   uint64_t off;
@@ -36,7 +36,7 @@ typename Op::Result Ladder::update_deep_slow(int64_t price, const Op& op) {
 }
 
 template <class Op>
-typename Op::Result Ladder::add_top(int64_t price, const Op& op) {
+typename Op::Result Ladder::add_top(int64_t price, Op op) {
   LevelSlot slot{0, LevelMeta{0, kNoAux}};
   const auto result = op(slot.qty, slot.meta.count, slot.meta.aux, meta_);
   if (slot.qty <= 0) return result;
@@ -58,10 +58,10 @@ typename Op::Result Ladder::add_top(int64_t price, const Op& op) {
   return result;
 }
 
-template int64_t Ladder::update_deep_slow<Ladder::SetOp>(int64_t, const Ladder::SetOp&);
-template uint32_t Ladder::update_deep_slow<Ladder::JoinOp>(int64_t, const Ladder::JoinOp&);
-template int64_t Ladder::add_top<Ladder::SetOp>(int64_t, const Ladder::SetOp&);
-template uint32_t Ladder::add_top<Ladder::JoinOp>(int64_t, const Ladder::JoinOp&);
+template int64_t Ladder::update_deep_slow<Ladder::SetOp>(int64_t, Ladder::SetOp);
+template uint32_t Ladder::update_deep_slow<Ladder::JoinOp>(int64_t, Ladder::JoinOp);
+template int64_t Ladder::add_top<Ladder::SetOp>(int64_t, Ladder::SetOp);
+template uint32_t Ladder::add_top<Ladder::JoinOp>(int64_t, Ladder::JoinOp);
 
 void Ladder::erase_top(size_t i) {
   unstore(top_[i].price);

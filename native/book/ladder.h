@@ -189,12 +189,13 @@ class Ladder {
     top_hint_[l.price & (kHints - 1)] = static_cast<uint8_t>(i);
   }
 
+  // The slow paths take the op by value (16 bytes: two registers), so the inline path never puts it in memory.
   // A deep level without a page, or outside the window (overflow_; the window grows toward it when it can).
   template <class Op>
-  CMM_NOINLINE typename Op::Result update_deep_slow(int64_t price, const Op& op);
+  CMM_NOINLINE typename Op::Result update_deep_slow(int64_t price, Op op);
   // A new level at or better than the mirror's worst one (nothing when op leaves it empty).
   template <class Op>
-  CMM_NOINLINE typename Op::Result add_top(int64_t price, const Op& op);
+  CMM_NOINLINE typename Op::Result add_top(int64_t price, Op op);
   // Removes mirror entry i's level from the side.
   CMM_NOINLINE void erase_top(size_t i);
 

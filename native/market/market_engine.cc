@@ -143,10 +143,11 @@ void MarketEngine::record_gap(uint32_t instrument, uint64_t expected, uint64_t g
   if (gaps_.size() < max_gap_records_) gaps_.push_back({instrument, expected, got, index});
 }
 
-template <class Book, FeatureSet kSet, bool kRows>
+template <class Book, FeatureSet kSet, bool kRows, bool kEager>
 size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, uint64_t index, double* rows) {
   constexpr bool kL2 = std::is_same<Book, L2Book>::value;
   constexpr bool kAll = kSet == FeatureSet::kAll;
+  static_assert(!kEager || (!kAll && kRows), "eager top rows: kTop with rows only");
   const uint32_t id = ev[0].instrument;
   const Ladder& bids = book.bids();
   const Ladder& asks = book.asks();
@@ -168,7 +169,12 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   // Events applied while stale: counted when `stale` changes (rare), not every event.
   uint64_t stale_events = 0;
   size_t stale_since = 0;  // while stale: the first event of the run counted stale
-  const bool recompute_top_row = in.top_changes_often;
+  // kTop rows: recomputed at every event without a test (kEager: the top changes often, a mispredicted
+  // branch per change would cost more than it saves) or only when the top moved. The choice is a
+  // template parameter so each loop keeps only its own state in registers.
+  constexpr bool recompute_top_row = kEager;
+  double scratch_row[kNumTopFeatures];
+  double* pending_row = scratch_row;  // kEager: where `pending` goes (the scratch row before the first event)
   size_t top_changes = 0;  // !kRows: events that changed the top, counted at each fold
   size_t k = 0;
   for (; k < n && ev[k].instrument == id; k++) {
@@ -184,25 +190,30 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
       // kTop, top changing often: the previous event's row, one event behind, computed while this event's
       // book update is in flight, so its division does not wait at the end of the update's dependency
       // chain (0.6-0.7 ns an event on MSFT). Rows before k are all written from here on (RowHistory).
-      if (recompute_top_row && k > 0) TopRow(pending).store(rows + (k - 1) * kNumTopFeatures);
+      if constexpr (kEager) TopRow(pending).store(pending_row);
     }
     // The event stream's line kEventPrefetch events on: measured 1-2 ns an event on the Binance file
     // (the hardware prefetcher alone leaves the loop waiting on the next event's load). L3: the order
     // slot of the event kSlotPrefetch on (its event line is in cache by then): 1-4 ns an event on MSFT
     // from Node. An L2 level slot prefetched the same way gained nothing.
-    if (k + kEventPrefetch < n) __builtin_prefetch(&ev[k + kEventPrefetch]);
+    // A prefetch never faults: past the end of the events it is only wasted, so the address is computed
+    // (as an integer) without a bounds test.
+    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(ev) + (k + kEventPrefetch) * sizeof(Event)));
     if constexpr (!kL2) {
       if (k + kSlotPrefetch < n) book.prefetch(ev[k + kSlotPrefetch]);
     }
     // Sequence: all events of one message share seq/prev_seq, so check when seq changes.
-    if (e.seq != 0 && e.seq != last_seq) {
-      if (CMM_UNLIKELY(e.prev_seq != 0 && last_seq != 0 && e.prev_seq != last_seq)) {
+    const uint64_t seq = e.seq;
+    if (seq != last_seq && seq != 0) {
+      const uint64_t prev_seq = e.prev_seq;
+      // The usual case (prev_seq == last seq) decided by one compare.
+      if (CMM_UNLIKELY(prev_seq != last_seq) && prev_seq != 0 && last_seq != 0) {
         in.counts.gaps++;
         record_gap(id, last_seq, e.prev_seq, index + k);
         if (!stale) stale_since = k;
         stale = true;
       }
-      last_seq = e.seq;
+      last_seq = seq;
     }
 
     const Status st = book.apply(e);
@@ -288,8 +299,9 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
     } else if constexpr (kRows) {
       // Recompute only when the top moved, unless it moves so often that the test would cost more
       // than it saves (a mispredicted branch per change): then every event, without a branch (above).
-      if (recompute_top_row) {
+      if constexpr (kEager) {
         pending = top;
+        pending_row = rows + k * kNumTopFeatures;
       } else {
         if (top_changed) top_row.set(top);
         top_row.store(rows + k * kNumTopFeatures);
@@ -298,7 +310,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   }
   if (stale) stale_events += k - stale_since;
   if constexpr (!kAll && kRows) {
-    if (recompute_top_row && k > 0) TopRow(pending).store(rows + (k - 1) * kNumTopFeatures);  // the last row
+    if (kEager && k > 0) TopRow(pending).store(pending_row);  // the last row
   }
   if constexpr (kAll) in.features.accumulators() = features;
   in.last_seq = last_seq;
@@ -333,12 +345,20 @@ size_t MarketEngine::run_dispatch(Instrument& in, const Event* ev, size_t n, uin
   const bool top = feature_set_ == kTop;
   if (in.type == BookType::kL3) {
     L3Book& b = *in.l3;
-    if (top) return rows ? run<L3Book, kTop, true>(in, b, ev, n, index, rows) : run<L3Book, kTop, false>(in, b, ev, n, index, rows);
-    return rows ? run<L3Book, kAll, true>(in, b, ev, n, index, rows) : run<L3Book, kAll, false>(in, b, ev, n, index, rows);
+    if (top) {
+      if (!rows) return run<L3Book, kTop, false, false>(in, b, ev, n, index, rows);
+      return in.top_changes_often ? run<L3Book, kTop, true, true>(in, b, ev, n, index, rows)
+                                  : run<L3Book, kTop, true, false>(in, b, ev, n, index, rows);
+    }
+    return rows ? run<L3Book, kAll, true, false>(in, b, ev, n, index, rows) : run<L3Book, kAll, false, false>(in, b, ev, n, index, rows);
   }
   L2Book& b = *in.l2;
-  if (top) return rows ? run<L2Book, kTop, true>(in, b, ev, n, index, rows) : run<L2Book, kTop, false>(in, b, ev, n, index, rows);
-  return rows ? run<L2Book, kAll, true>(in, b, ev, n, index, rows) : run<L2Book, kAll, false>(in, b, ev, n, index, rows);
+  if (top) {
+    if (!rows) return run<L2Book, kTop, false, false>(in, b, ev, n, index, rows);
+    return in.top_changes_often ? run<L2Book, kTop, true, true>(in, b, ev, n, index, rows)
+                                : run<L2Book, kTop, true, false>(in, b, ev, n, index, rows);
+  }
+  return rows ? run<L2Book, kAll, true, false>(in, b, ev, n, index, rows) : run<L2Book, kAll, false, false>(in, b, ev, n, index, rows);
 }
 
 size_t MarketEngine::apply(const Event* ev, size_t n, double* features_out) {

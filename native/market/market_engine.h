@@ -100,7 +100,8 @@ class MarketEngine {
   };
 
   // The events from ev[0] while the instrument stays the same (at most n): returns how many it took.
-  template <class Book, FeatureSet kSet, bool kRows>
+  // kEager (kTop rows only): the row recomputed at every event, for instruments whose top changes often.
+  template <class Book, FeatureSet kSet, bool kRows, bool kEager>
   size_t run(Instrument& in, Book& book, const Event* ev, size_t n, uint64_t index, double* rows);
   size_t run_dispatch(Instrument& in, const Event* ev, size_t n, uint64_t index, double* rows);
   void record_gap(uint32_t instrument, uint64_t expected, uint64_t got, uint64_t index);
