@@ -173,6 +173,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   // branch per change would cost more than it saves) or only when the top moved. The choice is a
   // template parameter so each loop keeps only its own state in registers.
   constexpr bool recompute_top_row = kEager;
+  EagerTopRow eager_row(top);  // kEager: the row writer (caches the price columns)
   double scratch_row[kNumTopFeatures];
   double* pending_row = scratch_row;  // kEager: where `pending` goes (the scratch row before the first event)
   size_t top_changes = 0;  // !kRows: events that changed the top, counted at each fold
@@ -190,7 +191,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
       // kTop, top changing often: the previous event's row, one event behind, computed while this event's
       // book update is in flight, so its division does not wait at the end of the update's dependency
       // chain (0.6-0.7 ns an event on MSFT). Rows before k are all written from here on (RowHistory).
-      if constexpr (kEager) TopRow(pending).store(pending_row);
+      if constexpr (kEager) eager_row.store(pending, pending_row);
     }
     // The event stream's line kEventPrefetch events on: measured 1-2 ns an event on the Binance file
     // (the hardware prefetcher alone leaves the loop waiting on the next event's load). L3: the order
@@ -310,7 +311,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   }
   if (stale) stale_events += k - stale_since;
   if constexpr (!kAll && kRows) {
-    if (kEager && k > 0) TopRow(pending).store(pending_row);  // the last row
+    if (kEager && k > 0) eager_row.store(pending, pending_row);  // the last row
   }
   if constexpr (kAll) in.features.accumulators() = features;
   in.last_seq = last_seq;

@@ -347,3 +347,87 @@ test('the stale side of a crossed book is the same with and without rows, in bot
     }
   }
 });
+
+test("'top' rows of an L3 book whose top changes at most events (the eager row writer) equal 'all''s columns, through empty sides, price moves and crossings, at any batch size", () => {
+  // One instrument, so runs are long: after a run of 64 events or more whose top changed at over a quarter
+  // of them, later calls write the rows with the eager writer (EagerTopRow), which caches the price
+  // columns. The stream starts empty, empties each side now and then, moves the best prices and crosses.
+  const r = rng(41);
+  const b = new EventBatch(1024);
+  const orders = new Map<bigint, { side: Side; price: bigint; qty: bigint }>();
+  let id = 1n;
+  let ts = T0;
+  const best = (side: Side): bigint | undefined => {
+    let p: bigint | undefined;
+    for (const o of orders.values()) if (o.side === side && (p === undefined || (side === Side.Bid ? o.price > p : o.price < p))) p = o.price;
+    return p;
+  };
+  const add = (side: Side, price: bigint, qty: bigint) => {
+    b.push(ts, ts, 0, EventKind.Add, side, price, qty, id, 0n, 0n, EOM);
+    orders.set(id++, { side, price, qty });
+  };
+  const cancel = (oid: bigint, qty: bigint) => {
+    const o = orders.get(oid)!;
+    b.push(ts, ts, 0, EventKind.Cancel, o.side, o.price, qty, oid, 0n, 0n, EOM);
+    if (qty >= o.qty) orders.delete(oid);
+    else o.qty -= qty;
+  };
+  for (let e = 0; e < 6000; e++) {
+    ts += BigInt(1 + Math.floor(r() * 1000));
+    const side = r() < 0.5 ? Side.Bid : Side.Ask;
+    if (e % 900 === 450) {
+      // Empty one side, one order at a time (its price column NaN meanwhile), then refill it.
+      for (const [oid, o] of [...orders]) if (o.side === side) cancel(oid, o.qty);
+      continue;
+    }
+    if (e % 500 === 250) {
+      // A stale quote through the other side: the book crosses and is pruned.
+      const other = best(side === Side.Bid ? Side.Ask : Side.Bid);
+      if (other !== undefined) add(side, side === Side.Bid ? other + 1n : other - 1n, 3n);
+      continue;
+    }
+    const own = best(side);
+    const mine = [...orders].filter(([, o]) => o.side === side && o.price === own);
+    if (own === undefined || mine.length === 0 || r() < 0.55) {
+      const opp = best(side === Side.Bid ? Side.Ask : Side.Bid);
+      const base = own ?? (opp !== undefined ? (side === Side.Bid ? opp - 2n : opp + 2n) : 10_000n);
+      // Mostly at the best price (quantity changes), sometimes one tick better or worse (price moves).
+      const u = r();
+      let price = u < 0.8 ? base : u < 0.9 ? (side === Side.Bid ? base + 1n : base - 1n) : side === Side.Bid ? base - 1n : base + 1n;
+      if (opp !== undefined && (side === Side.Bid ? price >= opp : price <= opp)) price = base;
+      add(side, price, BigInt(1 + Math.floor(r() * 40)));
+    } else {
+      const [oid, o] = mine[Math.floor(r() * mine.length)];
+      cancel(oid, r() < 0.7 ? o.qty : 1n + BigInt(Math.floor(r() * Number(o.qty))));
+    }
+  }
+  const all = new MarketEngine(instruments('L3'));
+  const outAll = new Float64Array(b.length * NUM_FEATURES);
+  all.apply(b.bytes(), b.length, outAll);
+  assert.ok(all.stats().crossedEpisodes >= 8, `crossings: ${all.stats().crossedEpisodes}`);
+  let nanBids = 0;
+  let changes = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (Number.isNaN(outAll[i * NUM_FEATURES + Feature.BidPrice])) nanBids++;
+    if (i > 0 && (outAll[i * NUM_FEATURES + Feature.BidQty] !== outAll[(i - 1) * NUM_FEATURES + Feature.BidQty] || outAll[i * NUM_FEATURES + Feature.AskQty] !== outAll[(i - 1) * NUM_FEATURES + Feature.AskQty])) changes++;
+  }
+  assert.ok(nanBids >= 10, `events with an empty bid side: ${nanBids}`);
+  assert.ok(changes * 2 > b.length, `top changes at ${changes} of ${b.length} events`);
+  for (const size of [1, 100, 333, 4096]) {
+    const top = new MarketEngine(instruments('L3'), { features: 'top' });
+    const w = top.rowWidth;
+    const out = new Float64Array(b.length * w);
+    for (let s = 0; s < b.length; s += size) {
+      const n = Math.min(size, b.length - s);
+      top.apply(b.bytes().subarray(s * EVENT_SIZE, (s + n) * EVENT_SIZE), n, out.subarray(s * w, (s + n) * w));
+    }
+    for (let i = 0; i < b.length; i++) {
+      TOP_OF_BOOK_FEATURES.forEach((f, c) => {
+        const want = outAll[i * NUM_FEATURES + f];
+        const got = out[i * w + c];
+        assert.ok(Object.is(got, want), `batches of ${size}, row ${i} ${FEATURE_NAMES[f]}: ${got} != ${want}`);
+      });
+    }
+    assert.deepEqual(top.stats(), all.stats(), `batches of ${size}`);
+  }
+});
