@@ -169,10 +169,9 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
   // Events applied while stale: counted when `stale` changes (rare), not every event.
   uint64_t stale_events = 0;
   size_t stale_since = 0;  // while stale: the first event of the run counted stale
-  // kTop rows: recomputed at every event without a test (kEager: the top changes often, a mispredicted
-  // branch per change would cost more than it saves) or only when the top moved. The choice is a
-  // template parameter so each loop keeps only its own state in registers.
-  constexpr bool recompute_top_row = kEager;
+  // kTop rows: written at every event without a test (kEager: the top changes often, a mispredicted
+  // branch per change would cost more than it saves) or recomputed only when the top moved. The choice is
+  // a template parameter so each loop keeps only its own state in registers.
   EagerTopRow eager_row(top);  // kEager: the row writer (caches the price columns)
   double scratch_row[kNumTopFeatures];
   double* pending_row = scratch_row;  // kEager: where `pending` goes (the scratch row before the first event)
@@ -243,7 +242,7 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
       bid_history.push(bid_changed);
       ask_history.push(ask_changed);
     } else if constexpr (!kAll) {
-      if (!recompute_top_row) top_changed = (now.bid_px != top.bid_px) | (now.bid_qty != top.bid_qty) |
+      if (!kEager) top_changed = (now.bid_px != top.bid_px) | (now.bid_qty != top.bid_qty) |
                                             (now.ask_px != top.ask_px) | (now.ask_qty != top.ask_qty);
     }
     top = now;
