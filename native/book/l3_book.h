@@ -124,8 +124,8 @@ class L3Book {
   void drop_untracked(uint8_t s, int64_t price);  // the level's entry goes (its qty stays in the ladder)
   void remove_level(uint8_t s, int64_t price);    // every order and the untracked qty
 
-  Ladder bids_{true};
-  Ladder asks_{false};
+  Ladder bids_{true, true};  // with meta from the start: an L3 book's levels carry order counts
+  Ladder asks_{false, true};
   OrderTable orders_;
   uint64_t next_arrival_ = 0;  // Order::arrival of the next order to join a level
   std::vector<Untracked> untracked_;

@@ -26,14 +26,22 @@ CMM_ALWAYS_INLINE Status L3Book::apply(const Event& e) {
     rest(o, e.side, e.price, e.qty);
     return kOk;
   }
-  const bool exec = kind == EventKind::Trade && (e.flags & (kFlagExecResting | kFlagHidden)) == kFlagExecResting;
-  if ((kind == EventKind::Cancel || exec) && e.qty > 0) {
-    Order* o = orders_.find(e.order_id);  // none for order id 0
+  // Cancels and executions take separate copies of the same path, so a cancel (nearly half the events
+  // of an L3 feed) computes no execution flag or side swap.
+  if (kind == EventKind::Cancel) {
+    if (e.qty > 0) {
+      Order* o = orders_.find(e.order_id);  // none for order id 0
+      if (__builtin_expect(o != nullptr, 1)) {
+        reduce(o, e.qty, e.side, e.price);
+        return kOk;
+      }
+    }
+  } else if (kind == EventKind::Trade && (e.flags & (kFlagExecResting | kFlagHidden)) == kFlagExecResting && e.qty > 0) {
+    Order* o = orders_.find(e.order_id);
     if (__builtin_expect(o != nullptr, 1)) {
       // The level named by the event: an execution's side is the aggressor's, the resting order's is the
       // other (1 <-> 2: x ^ 3; an invalid side stays invalid, matches no order, and reduce uses the order's).
-      const uint8_t side = e.side ^ static_cast<uint8_t>(exec ? kSideBid ^ kSideAsk : 0);
-      reduce(o, e.qty, side, e.price);
+      reduce(o, e.qty, e.side ^ static_cast<uint8_t>(kSideBid ^ kSideAsk), e.price);
       return kOk;
     }
   }
@@ -43,14 +51,14 @@ CMM_ALWAYS_INLINE Status L3Book::apply(const Event& e) {
 CMM_ALWAYS_INLINE void L3Book::level_add(const Order& o, uint8_t hint_side, int64_t hint_price, int64_t dqty,
                                          int64_t dcount) {
   if (__builtin_expect(o.price == hint_price && o.side() == hint_side, 1))
-    ladder(hint_side).add(hint_price, dqty, dcount);
+    ladder(hint_side).add_counted(hint_price, dqty, dcount);
   else
-    ladder(o.side()).add(o.price, dqty, dcount);
+    ladder(o.side()).add_counted(o.price, dqty, dcount);
 }
 
 CMM_ALWAYS_INLINE void L3Book::rest(Order* o, uint8_t s, int64_t price, int64_t qty) {
   *o = Order{o->id, qty, price, Order::tag(next_arrival_++, s)};
-  ladder(s).add(price, qty, 1);
+  ladder(s).add_counted(price, qty, 1);
 }
 
 CMM_ALWAYS_INLINE void L3Book::reduce(Order* o, int64_t by, uint8_t hint_side, int64_t hint_price) {

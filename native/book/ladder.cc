@@ -8,7 +8,7 @@
 
 namespace cmm {
 
-Ladder::Ladder(bool is_bid) : flip_(is_bid ? 0 : -1) {
+Ladder::Ladder(bool is_bid, bool meta) : flip_(is_bid ? 0 : -1), meta_(meta) {
   for (Level& l : top_) l = unused_entry();
 }
 

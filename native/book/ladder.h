@@ -36,7 +36,8 @@ class Ladder {
   static constexpr size_t kTopRefill = 13;
   static constexpr size_t kTopCap = 16;
 
-  explicit Ladder(bool is_bid);
+  /** meta: levels carry counts and aux handles from the start (an L3 book's; see meta_). */
+  explicit Ladder(bool is_bid, bool meta = false);
 
   bool is_bid() const { return flip_ == 0; }
   size_t size() const { return size_; }
@@ -66,6 +67,10 @@ class Ladder {
 
   /** Adds dqty (and dcount orders) at price; the level goes when its quantity reaches 0 or less. */
   CMM_ALWAYS_INLINE void add(int64_t price, int64_t dqty, int64_t dcount) { join(price, dqty, dcount, kNoAux); }
+  /** add() on a ladder constructed with meta (an L3 book's): the per-event path tests nothing for it. */
+  CMM_ALWAYS_INLINE void add_counted(int64_t price, int64_t dqty, int64_t dcount) {
+    update<JoinOp, true>(price, JoinOp{dqty, static_cast<int32_t>(dcount), kNoAux});
+  }
 
   /**
    * add() that also hands out the level's aux: an existing level keeps (and returns) its own; a level
@@ -113,6 +118,13 @@ class Ladder {
       q = qty > 0 ? qty : 0;
       return prev;
     }
+    // The same on a level known to exist (qty > 0: a mirrored one): nothing depends on whether it was.
+    CMM_ALWAYS_INLINE int64_t existing(int64_t& q, int32_t& c, uint32_t&, bool meta) const {
+      const int64_t prev = q;
+      if (meta) c = count;
+      q = qty > 0 ? qty : 0;
+      return prev;
+    }
   };
   struct JoinOp {
     using Result = uint32_t;
@@ -133,6 +145,12 @@ class Ladder {
       q = nq > 0 ? nq : 0;
       return was || nq > 0 ? a : kNoAux;
     }
+    CMM_ALWAYS_INLINE uint32_t existing(int64_t& q, int32_t& c, uint32_t& aux, bool meta) const {
+      const int64_t nq = wrapping_add(q, dqty);
+      if (meta) c = static_cast<int32_t>(static_cast<uint32_t>(c) + static_cast<uint32_t>(dcount));
+      q = nq > 0 ? nq : 0;
+      return meta ? aux : kNoAux;
+    }
   };
 
   // Order key: larger is better on this side (bids: the price; asks: ~price, which reverses the order
@@ -148,14 +166,18 @@ class Ladder {
   // existing level is updated there (its storage is not touched), a new one goes to add_top(). Any
   // other price is a deep level: with its page present, the quantity is updated in place and the
   // occupancy bit and size follow without branches.
-  template <class Op>
+  // kMeta: the ladder was constructed with meta (nothing to test).
+  template <class Op, bool kMeta = false>
   CMM_ALWAYS_INLINE typename Op::Result update(int64_t price, const Op& op) {
-    if (__builtin_expect(!meta_, 0) && op.needs_meta()) enable_meta();
+    if constexpr (!kMeta) {
+      if (__builtin_expect(!meta_, 0) && op.needs_meta()) enable_meta();
+    }
+    const bool meta = kMeta || meta_;
     if (key(price) >= top_floor_) {
       const size_t i = top_find(price);
       if (i == kTopCap) return add_top(price, op);
       Level& l = top_[i];
-      const auto result = op(l.qty, l.count, l.aux, meta_);
+      const auto result = op.existing(l.qty, l.count, l.aux, meta);  // a mirrored level has qty > 0
       if (l.qty <= 0) erase_top(i);
       return result;
     }
@@ -165,7 +187,7 @@ class Ladder {
       const size_t s = PriceIndex::slot_of(off);
       int64_t& q = pg->qty[s];
       const int64_t prev = q;
-      const auto result = op(q, pg->meta[s].count, pg->meta[s].aux, meta_);
+      const auto result = op(q, pg->meta[s].count, pg->meta[s].aux, meta);
       const bool now = q > 0;
       PriceIndex::mark(pg, s, now);
       size_ += static_cast<size_t>(now) - static_cast<size_t>(prev > 0);
@@ -179,6 +201,7 @@ class Ladder {
   CMM_ALWAYS_INLINE size_t top_find(int64_t price) const {
     const size_t first = kTopCap - top_count_;
     const size_t g = top_hint_[price & (kHints - 1)];
+    if (g >= kTopCap) __builtin_unreachable();  // a hint is an index into top_ (spares the caller a compare)
     if (__builtin_expect(top_[g].price == price && g >= first, 1)) return g;
     const size_t j = count_not_better(key(price));
     return j > first && top_[j - 1].price == price ? j - 1 : kTopCap;

@@ -15,13 +15,14 @@ namespace cmm {
 class OrderTable {
  public:
   // Load limits. Every extra probe step (a collision) costs a mispredicted branch and a dependent load,
-  // in lookups and in a deletion's backward shift, so a small table stays sparse: at most an eighth full
-  // up to kSparseSlots (1 MiB), a quarter beyond (memory wins for big books). Measured on the MSFT day
-  // (1,325 orders at most): in the C++ harness (book only, 512-event chunks) a sixteenth full was 5-8%
-  // faster than an eighth, an eighth about 14% faster than a quarter, half full about 40% slower; but
-  // from Node (MarketEngine 'top', 4096-event batches, rows and events competing for L2) the 1 MiB table
-  // of a sixteenth lost: p50 25-29 ns/event against 23 for an eighth (512 KiB) and 24 for a quarter.
-  static constexpr size_t kSparseLoadInverse = 8;
+  // in lookups and in a deletion's backward shift, so a small table stays sparse: at most a sixteenth
+  // full up to kSparseSlots (1 MiB), a quarter beyond (memory wins for big books). The cache holds only
+  // the lines of live orders, whatever the table's size. Measured on the MSFT day (1,325 orders at most;
+  // MarketEngine 'top' from Node, 4096-event batches, interleaved A/B in one process): a sixteenth full
+  // (1 MiB) was 4-6 % faster than an eighth (512 KiB), a thirty-second 2.5 % faster, a quarter 9 %
+  // slower. Reading the home slot and the next one and selecting among them without a branch was 13 %
+  // slower: the slot's address then waits for both loads instead of being predicted.
+  static constexpr size_t kSparseLoadInverse = 16;
   static constexpr size_t kSparseSlots = size_t{1} << 15;
   static constexpr size_t kDenseLoadInverse = 4;
 
@@ -40,9 +41,12 @@ class OrderTable {
 
   size_t size() const { return count_; }
 
-  /** Starts loading id's home slot (batch loops call it a few events ahead). */
+  /**
+   * Starts loading id's home slot (batch loops call it a few events ahead). No test for an empty table:
+   * a prefetch never faults, so the address is computed as an integer.
+   */
   void prefetch(uint64_t id) const {
-    if (count_ != 0) __builtin_prefetch(&slots_[home(id)]);
+    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(slots_.data()) + home(id) * sizeof(Order)));
   }
 
   /** The order with this id, or nullptr (always for id 0). The pointer lasts until the next insert or erase. */
@@ -56,8 +60,7 @@ class OrderTable {
   /** The order with id (id != 0); when absent (*existed false), a new slot holding only the id (may grow). */
   CMM_ALWAYS_INLINE Order* find_or_insert(uint64_t id, bool* existed) {
     if (__builtin_expect(count_ >= max_count_, 0)) grow();
-    Order* o = probe(slots_.data(), id);
-    *existed = o->id == id;
+    Order* o = probe(slots_.data(), id, existed);
     if (!*existed) {
       o->id = id;
       count_++;
@@ -111,9 +114,21 @@ class OrderTable {
  private:
   // The slot holding id or the empty slot ending its probe run (s: slots_.data(), loaded once by the caller).
   CMM_ALWAYS_INLINE Order* probe(Order* s, uint64_t id) const {
+    bool found;
+    return probe(s, id, &found);
+  }
+  // The same, saying which of the two it found (the exits tell it: no second compare).
+  CMM_ALWAYS_INLINE Order* probe(Order* s, uint64_t id, bool* found) const {
     for (size_t i = home(id);; i = (i + 1) & mask_) {
       const uint64_t k = s[i].id;
-      if (k == id || k == 0) return &s[i];
+      if (k == id) {
+        *found = true;
+        return &s[i];
+      }
+      if (k == 0) {
+        *found = false;
+        return &s[i];
+      }
     }
   }
 
@@ -154,7 +169,7 @@ class OrderTable {
 
   std::vector<Order> slots_;
   size_t mask_ = 0;
-  int shift_ = 64;
+  int shift_ = 63;  // an empty table's: home() is 0 or 1 (only prefetch() computes it, nothing reads the slot)
   size_t count_ = 0;
   size_t max_count_ = 0;  // orders the table holds before it grows
 };

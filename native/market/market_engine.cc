@@ -206,12 +206,15 @@ size_t MarketEngine::run(Instrument& in, Book& book, const Event* ev, size_t n, 
     const uint64_t seq = e.seq;
     if (seq != last_seq && seq != 0) {
       const uint64_t prev_seq = e.prev_seq;
-      // The usual case (prev_seq == last seq) decided by one compare.
-      if (CMM_UNLIKELY(prev_seq != last_seq) && prev_seq != 0 && last_seq != 0) {
-        in.counts.gaps++;
-        record_gap(id, last_seq, e.prev_seq, index + k);
-        if (!stale) stale_since = k;
-        stale = true;
+      // A feed without venue sequence numbers (prev_seq 0: LOBSTER) leaves at the first compare, one
+      // with them at the second (prev_seq == last seq).
+      if (prev_seq != 0) {
+        if (CMM_UNLIKELY(prev_seq != last_seq && last_seq != 0)) {
+          in.counts.gaps++;
+          record_gap(id, last_seq, prev_seq, index + k);
+          if (!stale) stale_since = k;
+          stale = true;
+        }
       }
       last_seq = seq;
     }
