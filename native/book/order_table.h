@@ -15,14 +15,15 @@ namespace cmm {
 class OrderTable {
  public:
   // Load limits. Every extra probe step (a collision) costs a mispredicted branch and a dependent load,
-  // in lookups and in a deletion's backward shift, so a small table stays sparse: at most a sixteenth
-  // full up to kSparseSlots (1 MiB), a quarter beyond (memory wins for big books). The cache holds only
-  // the lines of live orders, whatever the table's size. Measured on the MSFT day (1,325 orders at most;
-  // MarketEngine 'top' from Node, 4096-event batches, interleaved A/B in one process): a sixteenth full
-  // (1 MiB) was 4-6 % faster than an eighth (512 KiB), a thirty-second 2.5 % faster, a quarter 9 %
-  // slower. Reading the home slot and the next one and selecting among them without a branch was 13 %
-  // slower: the slot's address then waits for both loads instead of being predicted.
-  static constexpr size_t kSparseLoadInverse = 16;
+  // in lookups and in a deletion's backward shift, so a small table stays sparse: at most an eighth full
+  // up to kSparseSlots (1 MiB), a quarter beyond (memory wins for big books). Measured on the MSFT day
+  // (1,325 orders at most; MarketEngine 'top' from Node, 4096-event batches, interleaved A/B in one
+  // process): a quarter full was 9 % slower at p50 per batch; a sixteenth full (1 MiB) 3-5 % faster at
+  // p50 but 13-18 % slower over a pass with a fresh engine (the table's growth: not its fresh pages, as
+  // neither MAP_POPULATE nor recycling freed blocks helped; a table sized 1 MiB up front was not slower).
+  // Reading the home slot and the next one and selecting among them without a branch was 13 % slower:
+  // the slot's address then waits for both loads instead of being predicted.
+  static constexpr size_t kSparseLoadInverse = 8;
   static constexpr size_t kSparseSlots = size_t{1} << 15;
   static constexpr size_t kDenseLoadInverse = 4;
 
