@@ -6,7 +6,8 @@ import { Canvas, Rgb, encodePng } from './png';
 import { BacktestResult } from './run';
 import { SUMMARY_KEYS } from './metrics';
 
-const PALETTE: Rgb[] = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75]];
+// Eight colours: the demo plots seven strategies (fixed and teacher shared a colour with six).
+const PALETTE: Rgb[] = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75], [227, 119, 194], [127, 127, 127]];
 const hex = (c: Rgb): string => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 
 export interface Series {
